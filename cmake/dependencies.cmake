@@ -1,0 +1,11 @@
+# All third-party dependencies come from Debian packages (docs/decisions/0001-dependencies.md).
+find_package(PkgConfig REQUIRED)
+find_package(Threads REQUIRED)
+find_package(OpenSSL 3 REQUIRED)
+find_package(CURL REQUIRED)
+find_package(nlohmann_json 3.10 REQUIRED)
+find_package(spdlog REQUIRED)
+find_package(tl-expected REQUIRED)
+pkg_check_modules(RdKafka REQUIRED IMPORTED_TARGET rdkafka)
+pkg_check_modules(Hiredis REQUIRED IMPORTED_TARGET hiredis)
+pkg_check_modules(Pqxx REQUIRED IMPORTED_TARGET libpqxx)
