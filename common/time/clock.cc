@@ -15,7 +15,7 @@ std::string format_rfc3339(TimePoint time) {
   }
   std::tm tm{};
   gmtime_r(&seconds, &tm);
-  char buffer[32];
+  char buffer[64];
   std::snprintf(buffer, sizeof buffer, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
                 tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, millis);
   return buffer;

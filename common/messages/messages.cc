@@ -1,0 +1,325 @@
+#include "common/messages/messages.h"
+
+#include "common/random/rng.h"
+
+namespace otp::messages {
+namespace {
+
+using nlohmann::json;
+
+constexpr std::size_t kMaxIdLength = 128;
+constexpr std::size_t kMaxRecipientLength = 320;
+
+bool is_id_char(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
+         c == '_' || c == '.' || c == ':';
+}
+
+/// Reads the fields of one JSON object strictly, remembering the first problem.
+class Fields {
+ public:
+  explicit Fields(const json& object) : object_(object) {}
+
+  std::string string(const char* name, std::size_t max_length = kMaxIdLength) {
+    const json* value = find(name);
+    if (value == nullptr) return {};
+    if (!value->is_string()) return reject(name, "must be a string"), std::string{};
+    const auto& text = value->get_ref<const std::string&>();
+    if (text.empty()) return reject(name, "must not be empty"), std::string{};
+    if (text.size() > max_length) return reject(name, "is too long"), std::string{};
+    return text;
+  }
+
+  std::optional<std::string> optional_string(const char* name,
+                                             std::size_t max_length = kMaxIdLength) {
+    if (!object_.contains(name) || object_.at(name).is_null()) return std::nullopt;
+    return string(name, max_length);
+  }
+
+  std::string id(const char* name) {
+    auto text = string(name);
+    for (char c : text) {
+      if (!is_id_char(c)) return reject(name, "has characters outside [A-Za-z0-9._:-]"), text;
+    }
+    return text;
+  }
+
+  std::string verification_id(const char* name) {
+    auto text = string(name);
+    if (!text.empty() && !is_verification_id(text)) reject(name, "is not a verification id");
+    return text;
+  }
+
+  std::optional<std::int64_t> optional_integer(const char* name) {
+    if (!object_.contains(name) || object_.at(name).is_null()) return std::nullopt;
+    const auto& value = object_.at(name);
+    if (!value.is_number_integer()) return reject(name, "must be an integer"), std::nullopt;
+    return value.get<std::int64_t>();
+  }
+
+  int integer(const char* name, int min, int max) {
+    const json* value = find(name);
+    if (value == nullptr) return min;
+    if (!value->is_number_integer()) return reject(name, "must be an integer"), min;
+    auto number = value->get<std::int64_t>();
+    if (number < min || number > max) return reject(name, "is out of range"), min;
+    return static_cast<int>(number);
+  }
+
+  TimePoint time(const char* name) {
+    auto text = string(name, 64);
+    if (text.empty()) return {};
+    auto parsed = parse_rfc3339(text);
+    if (!parsed) return reject(name, "is not an RFC 3339 UTC time"), TimePoint{};
+    return *parsed;
+  }
+
+  std::optional<TimePoint> optional_time(const char* name) {
+    if (!object_.contains(name) || object_.at(name).is_null()) return std::nullopt;
+    return time(name);
+  }
+
+  template <class Enum>
+  Enum enumeration(const char* name, Result<Enum> (*parse)(std::string_view), Enum fallback) {
+    auto text = string(name, 64);
+    if (text.empty()) return fallback;
+    auto parsed = parse(text);
+    if (!parsed) return reject(name, parsed.error().message), fallback;
+    return *parsed;
+  }
+
+  crypto::Sealed sealed(const char* name) {
+    const json* value = find(name);
+    if (value == nullptr) return {};
+    if (!value->is_object()) return reject(name, "must be an object"), crypto::Sealed{};
+    Fields inner(*value);
+    crypto::Sealed sealed{inner.id("key_id"), inner.string("data", 1024)};
+    if (auto problem = inner.problem()) reject(name, *problem);
+    return sealed;
+  }
+
+  void reject(const char* name, const std::string& reason) {
+    if (!problem_) problem_ = std::string(name) + " " + reason;
+  }
+
+  [[nodiscard]] const std::optional<std::string>& problem() const { return problem_; }
+
+ private:
+  const json* find(const char* name) {
+    auto it = object_.find(name);
+    if (it == object_.end() || it->is_null()) {
+      reject(name, "is required");
+      return nullptr;
+    }
+    return &*it;
+  }
+
+  const json& object_;
+  std::optional<std::string> problem_;
+};
+
+/// Parses `payload` as a JSON object of the current schema version, then lets `read` fill the
+/// message from its fields.
+template <class Message, class Read>
+Result<Message> decode_with(std::string_view payload, const char* what, Read read) {
+  json object = json::parse(payload, nullptr, /*allow_exceptions=*/false);
+  if (object.is_discarded()) return fail(Errc::kInvalidInput, std::string(what) + ": not JSON");
+  if (!object.is_object()) {
+    return fail(Errc::kInvalidInput, std::string(what) + ": not a JSON object");
+  }
+  auto version = object.find("schema_version");
+  if (version == object.end() || !version->is_number_integer() ||
+      version->get<std::int64_t>() != kSchemaVersion) {
+    return fail(Errc::kInvalidInput,
+                std::string(what) + ": schema_version must be " + std::to_string(kSchemaVersion));
+  }
+  Fields fields(object);
+  Message message = read(fields, object);
+  if (fields.problem()) {
+    return fail(Errc::kInvalidInput, std::string(what) + ": " + *fields.problem());
+  }
+  return message;
+}
+
+json sealed_json(const crypto::Sealed& sealed) {
+  return {{"key_id", sealed.key_id}, {"data", sealed.data}};
+}
+
+std::string_view to_string(RequestKind kind) { return kind == RequestKind::kSend ? "send" : "verify"; }
+
+Result<RequestKind> parse_request_kind(std::string_view text) {
+  if (text == "send") return RequestKind::kSend;
+  if (text == "verify") return RequestKind::kVerify;
+  return fail(Errc::kInvalidInput, "must be send or verify");
+}
+
+}  // namespace
+
+std::string encode(const SendRequested& message) {
+  json object = {{"schema_version", kSchemaVersion},
+                 {"request_id", message.request_id},
+                 {"tenant", message.tenant},
+                 {"recipient", message.recipient},
+                 {"channel", to_string(message.channel)},
+                 {"requested_at", format_rfc3339(message.requested_at)}};
+  if (!message.verification_id.empty()) object["verification_id"] = message.verification_id;
+  if (!message.locale.empty()) object["locale"] = message.locale;
+  return object.dump();
+}
+
+Result<SendRequested> decode_send_requested(std::string_view payload) {
+  return decode_with<SendRequested>(payload, "send request", [](Fields& fields, json& /*object*/) {
+    SendRequested message;
+    message.request_id = fields.id("request_id");
+    message.tenant = fields.id("tenant");
+    if (auto vid = fields.optional_string("verification_id")) {
+      if (!is_verification_id(*vid)) fields.reject("verification_id", "is not a verification id");
+      message.verification_id = *vid;
+    }
+    message.recipient = fields.string("recipient", kMaxRecipientLength);
+    message.channel = fields.enumeration("channel", &parse_channel, Channel::kSms);
+    message.locale = fields.optional_string("locale", 35).value_or("");
+    message.requested_at = fields.time("requested_at");
+    return message;
+  });
+}
+
+std::string encode(const VerifyRequested& message) {
+  json object = {{"schema_version", kSchemaVersion},
+                 {"request_id", message.request_id},
+                 {"tenant", message.tenant},
+                 {"verification_id", message.verification_id},
+                 {"requested_at", format_rfc3339(message.requested_at)}};
+  if (message.sealed_code) object["otp_code_sealed"] = sealed_json(*message.sealed_code);
+  if (message.otp_code) object["otp_code"] = *message.otp_code;
+  return object.dump();
+}
+
+Result<VerifyRequested> decode_verify_requested(std::string_view payload) {
+  return decode_with<VerifyRequested>(payload, "verify request", [](Fields& fields, json& object) {
+    VerifyRequested message;
+    message.request_id = fields.id("request_id");
+    message.tenant = fields.id("tenant");
+    message.verification_id = fields.verification_id("verification_id");
+    message.requested_at = fields.time("requested_at");
+    bool has_sealed = object.contains("otp_code_sealed") && !object["otp_code_sealed"].is_null();
+    bool has_plain = object.contains("otp_code") && !object["otp_code"].is_null();
+    if (has_sealed == has_plain) {
+      fields.reject("otp_code", "or otp_code_sealed is required (exactly one)");
+    } else if (has_sealed) {
+      message.sealed_code = fields.sealed("otp_code_sealed");
+    } else {
+      message.otp_code = fields.string("otp_code", 32);
+    }
+    return message;
+  });
+}
+
+std::string encode(const Reply& message) {
+  json object = {{"schema_version", kSchemaVersion},
+                 {"correlation_id", message.correlation_id},
+                 {"request_id", message.request_id},
+                 {"kind", to_string(message.kind)},
+                 {"tenant", message.tenant},
+                 {"verification_id", message.verification_id},
+                 {"outcome", to_string(message.outcome)},
+                 {"status", to_string(message.status)}};
+  if (message.attempts_remaining) object["attempts_remaining"] = *message.attempts_remaining;
+  if (message.expires_at) object["expires_at"] = format_rfc3339(*message.expires_at);
+  if (message.channel) object["channel"] = to_string(*message.channel);
+  if (message.code_length) object["code_length"] = *message.code_length;
+  if (!message.message.empty()) object["message"] = message.message;
+  return object.dump();
+}
+
+Result<Reply> decode_reply(std::string_view payload) {
+  return decode_with<Reply>(payload, "reply", [](Fields& fields, json& /*object*/) {
+    Reply message;
+    message.correlation_id = fields.id("correlation_id");
+    message.request_id = fields.id("request_id");
+    message.kind = fields.enumeration("kind", &parse_request_kind, RequestKind::kSend);
+    message.tenant = fields.id("tenant");
+    message.verification_id = fields.verification_id("verification_id");
+    message.outcome = fields.enumeration("outcome", &parse_outcome, Outcome::kPending);
+    message.status = fields.enumeration("status", &parse_status, Status::kPending);
+    if (auto left = fields.optional_integer("attempts_remaining")) {
+      message.attempts_remaining = static_cast<int>(*left);
+    }
+    message.expires_at = fields.optional_time("expires_at");
+    if (auto channel = fields.optional_string("channel", 16)) {
+      auto parsed = parse_channel(*channel);
+      if (!parsed) fields.reject("channel", parsed.error().message);
+      else message.channel = *parsed;
+    }
+    if (auto length = fields.optional_integer("code_length")) {
+      message.code_length = static_cast<int>(*length);
+    }
+    message.message = fields.optional_string("message", 1024).value_or("");
+    return message;
+  });
+}
+
+std::string encode(const DeliveryJob& message) {
+  json object = {{"schema_version", kSchemaVersion},
+                 {"job_id", message.job_id},
+                 {"tenant", message.tenant},
+                 {"verification_id", message.verification_id},
+                 {"channel", to_string(message.channel)},
+                 {"recipient", message.recipient},
+                 {"sealed_code", sealed_json(message.sealed_code)},
+                 {"code_length", message.code_length},
+                 {"expires_at", format_rfc3339(message.expires_at)},
+                 {"deadline", format_rfc3339(message.deadline)},
+                 {"attempt", message.attempt}};
+  if (!message.locale.empty()) object["locale"] = message.locale;
+  return object.dump();
+}
+
+Result<DeliveryJob> decode_delivery_job(std::string_view payload) {
+  return decode_with<DeliveryJob>(payload, "delivery job", [](Fields& fields, json& /*object*/) {
+    DeliveryJob message;
+    message.job_id = fields.id("job_id");
+    message.tenant = fields.id("tenant");
+    message.verification_id = fields.verification_id("verification_id");
+    message.channel = fields.enumeration("channel", &parse_channel, Channel::kSms);
+    message.recipient = fields.string("recipient", kMaxRecipientLength);
+    message.sealed_code = fields.sealed("sealed_code");
+    message.code_length = fields.integer("code_length", 4, 10);
+    message.locale = fields.optional_string("locale", 35).value_or("");
+    message.expires_at = fields.time("expires_at");
+    message.deadline = fields.time("deadline");
+    message.attempt = fields.integer("attempt", 0, 1000);
+    return message;
+  });
+}
+
+std::string encode(const Event& message) {
+  json object = {{"schema_version", kSchemaVersion},
+                 {"id", message.id},
+                 {"type", message.type},
+                 {"source", message.source},
+                 {"time", format_rfc3339(message.time)},
+                 {"tenant", message.tenant},
+                 {"verification_id", message.verification_id},
+                 {"data", message.data}};
+  return object.dump();
+}
+
+Result<Event> decode_event(std::string_view payload) {
+  return decode_with<Event>(payload, "event", [](Fields& fields, json& object) {
+    Event message;
+    message.id = fields.id("id");
+    message.type = fields.id("type");
+    message.source = fields.id("source");
+    message.time = fields.time("time");
+    message.tenant = fields.id("tenant");
+    message.verification_id = fields.verification_id("verification_id");
+    if (object.contains("data")) {
+      if (!object["data"].is_object()) fields.reject("data", "must be an object");
+      else message.data = std::move(object["data"]);
+    }
+    return message;
+  });
+}
+
+}  // namespace otp::messages

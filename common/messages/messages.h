@@ -1,0 +1,108 @@
+#pragma once
+
+#include "common/crypto/sealed.h"
+#include "common/error/error.h"
+#include "common/messages/types.h"
+#include "common/time/clock.h"
+
+#include <nlohmann/json.hpp>
+
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace otp::messages {
+
+/// The schema version every payload carries as `schema_version`; decoders reject other versions.
+inline constexpr int kSchemaVersion = 1;
+
+/// `otp.send-requests`: issue a code for a recipient and deliver it. Keyed by tenant + recipient.
+/// Idempotent on (tenant, request_id): a replay never issues a second code.
+struct SendRequested {
+  std::string request_id;
+  std::string tenant;
+  /// Chosen by the publisher (the intake) so it can answer before the generator does; may be
+  /// left out by upstream publishers, in which case the generator derives it from request_id.
+  std::string verification_id;
+  std::string recipient;  ///< E.164 phone number or email address
+  Channel channel = Channel::kSms;
+  std::string locale;  ///< optional BCP 47 tag; empty = the tenant's default
+  TimePoint requested_at{};
+};
+
+/// `otp.verify-requests`: check a code. Keyed by verification id.
+/// The code travels sealed (AES-256-GCM, AAD = verification id) when the intake publishes it;
+/// upstream publishers that hold no sealing key may send `otp_code` in clear on their own
+/// responsibility. Exactly one of the two is set after a successful decode.
+struct VerifyRequested {
+  std::string request_id;
+  std::string tenant;
+  std::string verification_id;
+  std::optional<crypto::Sealed> sealed_code;
+  std::optional<std::string> otp_code;
+  TimePoint requested_at{};
+};
+
+/// Which request a reply answers.
+enum class RequestKind { kSend, kVerify };
+
+/// `otp.replies`: the generator's answer, on the partition the request named in its headers.
+struct Reply {
+  std::string correlation_id;
+  std::string request_id;
+  RequestKind kind = RequestKind::kSend;
+  std::string tenant;
+  std::string verification_id;
+  Outcome outcome = Outcome::kPending;
+  Status status = Status::kPending;
+  std::optional<int> attempts_remaining;
+  std::optional<TimePoint> expires_at;
+  std::optional<Channel> channel;
+  std::optional<int> code_length;
+  std::string message;  ///< a human explanation for failures; never a code
+};
+
+/// `otp.delivery.<channel>`: deliver one code. Keyed by verification id.
+struct DeliveryJob {
+  std::string job_id;  ///< unique per issued code; providers dedupe on it
+  std::string tenant;
+  std::string verification_id;
+  Channel channel = Channel::kSms;
+  std::string recipient;
+  crypto::Sealed sealed_code;
+  int code_length = 6;
+  std::string locale;
+  TimePoint expires_at{};
+  /// Nothing is sent after this (expiry minus a safety margin).
+  TimePoint deadline{};
+  int attempt = 0;
+};
+
+/// `otp.events`: one lifecycle event, CloudEvents-style. Never carries a code or a full
+/// recipient. `id` is deterministic for a given cause so that a reprocessed record produces the
+/// same event and the audit trail dedupes it.
+struct Event {
+  std::string id;
+  std::string type;    ///< e.g. `verification.created`, `delivery.sent`
+  std::string source;  ///< the producing process, e.g. `otp-generator`
+  TimePoint time{};
+  std::string tenant;
+  std::string verification_id;
+  nlohmann::json data = nlohmann::json::object();
+};
+
+[[nodiscard]] std::string encode(const SendRequested& message);
+[[nodiscard]] std::string encode(const VerifyRequested& message);
+[[nodiscard]] std::string encode(const Reply& message);
+[[nodiscard]] std::string encode(const DeliveryJob& message);
+[[nodiscard]] std::string encode(const Event& message);
+
+/// Strict decoders: the payload must be a JSON object of the current schema version with every
+/// required field of the right type. Errors are kInvalidInput with the offending field named.
+[[nodiscard]] Result<SendRequested> decode_send_requested(std::string_view payload);
+[[nodiscard]] Result<VerifyRequested> decode_verify_requested(std::string_view payload);
+[[nodiscard]] Result<Reply> decode_reply(std::string_view payload);
+[[nodiscard]] Result<DeliveryJob> decode_delivery_job(std::string_view payload);
+[[nodiscard]] Result<Event> decode_event(std::string_view payload);
+
+}  // namespace otp::messages
