@@ -1,4 +1,5 @@
 #include "common/crypto/hmac.h"
+#include "common/crypto/digest.h"
 
 #include <gtest/gtest.h>
 
@@ -91,3 +92,18 @@ TEST(ConstantTimeEqual, ComparesContentsAndLengths) {
 
 }  // namespace
 }  // namespace otp::crypto
+
+TEST(Digest, Sha256OfAbcMatchesFips180Vector) {
+  EXPECT_EQ(otp::crypto::sha256_hex("abc"),
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+}
+
+TEST(Digest, DerivedUuidIsStableShapedAndSeedSensitive) {
+  auto id = otp::crypto::derived_uuid("acme|req-1|verification.created");
+  EXPECT_EQ(id, otp::crypto::derived_uuid("acme|req-1|verification.created"));
+  EXPECT_NE(id, otp::crypto::derived_uuid("acme|req-2|verification.created"));
+  ASSERT_EQ(id.size(), 36U);
+  EXPECT_EQ(id[8], '-');
+  EXPECT_EQ(id[14], '5');
+  EXPECT_TRUE(id[19] == '8' || id[19] == '9' || id[19] == 'a' || id[19] == 'b');
+}
