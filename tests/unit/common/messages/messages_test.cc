@@ -1,0 +1,218 @@
+// Round trips and strict decoding for every Kafka payload (common/messages).
+
+#include "common/messages/messages.h"
+#include "common/messages/topics.h"
+
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+
+namespace otp::messages {
+namespace {
+
+using nlohmann::json;
+
+constexpr char kVid[] = "otp_0123456789abcdef0123456789abcdef";
+const TimePoint kAt = from_unix_ms(1'800'000'000'123);
+
+SendRequested send() {
+  return SendRequested{.request_id = "r-1",
+                       .tenant = "acme",
+                       .verification_id = kVid,
+                       .recipient = "+14155552671",
+                       .channel = Channel::kWhatsapp,
+                       .locale = "pt-BR",
+                       .requested_at = kAt};
+}
+
+/// Re-encodes `payload` with one field replaced (or removed when `value` is null).
+std::string with(const std::string& payload, const std::string& field, const json& value) {
+  auto object = json::parse(payload);
+  if (value.is_null()) {
+    object.erase(field);
+  } else {
+    object[field] = value;
+  }
+  return object.dump();
+}
+
+TEST(Messages, SendRequestedRoundTrips) {
+  auto decoded = decode_send_requested(encode(send()));
+  ASSERT_TRUE(decoded.has_value()) << decoded.error().message;
+  EXPECT_EQ(decoded->request_id, "r-1");
+  EXPECT_EQ(decoded->tenant, "acme");
+  EXPECT_EQ(decoded->verification_id, kVid);
+  EXPECT_EQ(decoded->recipient, "+14155552671");
+  EXPECT_EQ(decoded->channel, Channel::kWhatsapp);
+  EXPECT_EQ(decoded->locale, "pt-BR");
+  EXPECT_EQ(decoded->requested_at, kAt);
+}
+
+TEST(Messages, SendRequestedVerificationIdIsOptionalButMustBeWellFormed) {
+  auto payload = encode(send());
+  auto without = decode_send_requested(with(payload, "verification_id", nullptr));
+  ASSERT_TRUE(without.has_value());
+  EXPECT_TRUE(without->verification_id.empty());
+  EXPECT_FALSE(decode_send_requested(with(payload, "verification_id", "otp_XYZ")).has_value());
+}
+
+TEST(Messages, SendRequestedRejectsBadInputNamingTheField) {
+  auto payload = encode(send());
+  struct Case {
+    std::string payload;
+    std::string mentions;
+  };
+  std::vector<Case> cases = {
+      {"", "not JSON"},
+      {"{", "not JSON"},
+      {"[1,2]", "not a JSON object"},
+      {"\"text\"", "not a JSON object"},
+      {with(payload, "schema_version", 2), "schema_version"},
+      {with(payload, "schema_version", "1"), "schema_version"},
+      {with(payload, "schema_version", nullptr), "schema_version"},
+      {with(payload, "request_id", nullptr), "request_id is required"},
+      {with(payload, "request_id", 42), "request_id must be a string"},
+      {with(payload, "request_id", ""), "request_id must not be empty"},
+      {with(payload, "request_id", std::string(200, 'a')), "request_id is too long"},
+      {with(payload, "tenant", "acme|evil"), "tenant has characters"},
+      {with(payload, "recipient", json::array()), "recipient must be a string"},
+      {with(payload, "channel", "pigeon"), "channel"},
+      {with(payload, "requested_at", "yesterday"), "requested_at"},
+      {with(payload, "requested_at", "2026-11-21T10:00:00+02:00"), "requested_at"},
+  };
+  for (const auto& c : cases) {
+    auto decoded = decode_send_requested(c.payload);
+    ASSERT_FALSE(decoded.has_value()) << c.payload;
+    EXPECT_EQ(decoded.error().code, Errc::kInvalidInput);
+    EXPECT_NE(decoded.error().message.find(c.mentions), std::string::npos)
+        << decoded.error().message << " should mention " << c.mentions;
+  }
+}
+
+TEST(Messages, VerifyRequestedCarriesExactlyOneOfSealedOrPlainCode) {
+  VerifyRequested sealed{.request_id = "r-2",
+                         .tenant = "acme",
+                         .verification_id = kVid,
+                         .sealed_code = crypto::Sealed{"k1", "AAAA"},
+                         .otp_code = std::nullopt,
+                         .requested_at = kAt};
+  auto decoded = decode_verify_requested(encode(sealed));
+  ASSERT_TRUE(decoded.has_value()) << decoded.error().message;
+  ASSERT_TRUE(decoded->sealed_code.has_value());
+  EXPECT_EQ(decoded->sealed_code->key_id, "k1");
+  EXPECT_FALSE(decoded->otp_code.has_value());
+
+  auto plain = sealed;
+  plain.sealed_code.reset();
+  plain.otp_code = "123456";
+  decoded = decode_verify_requested(encode(plain));
+  ASSERT_TRUE(decoded.has_value());
+  EXPECT_EQ(decoded->otp_code, "123456");
+
+  auto both = sealed;
+  both.otp_code = "123456";
+  EXPECT_FALSE(decode_verify_requested(encode(both)).has_value());
+  auto neither = plain;
+  neither.otp_code.reset();
+  EXPECT_FALSE(decode_verify_requested(encode(neither)).has_value());
+  EXPECT_FALSE(decode_verify_requested(with(encode(sealed), "otp_code_sealed", "k1:AAAA")));
+  EXPECT_FALSE(decode_verify_requested(with(encode(sealed), "verification_id", "otp_1")));
+}
+
+TEST(Messages, ReplyRoundTripsWithOptionalFields) {
+  Reply reply{.correlation_id = "c-1",
+              .request_id = "r-1",
+              .kind = RequestKind::kVerify,
+              .tenant = "acme",
+              .verification_id = kVid,
+              .outcome = Outcome::kInvalidCode,
+              .status = Status::kPending,
+              .attempts_remaining = 3,
+              .expires_at = kAt,
+              .channel = Channel::kSms,
+              .code_length = 6,
+              .message = "wrong code"};
+  auto decoded = decode_reply(encode(reply));
+  ASSERT_TRUE(decoded.has_value()) << decoded.error().message;
+  EXPECT_EQ(decoded->kind, RequestKind::kVerify);
+  EXPECT_EQ(decoded->outcome, Outcome::kInvalidCode);
+  EXPECT_EQ(decoded->attempts_remaining, 3);
+  EXPECT_EQ(decoded->expires_at, kAt);
+  EXPECT_EQ(decoded->channel, Channel::kSms);
+  EXPECT_EQ(decoded->code_length, 6);
+
+  Reply minimal = reply;
+  minimal.attempts_remaining.reset();
+  minimal.expires_at.reset();
+  minimal.channel.reset();
+  minimal.code_length.reset();
+  minimal.message.clear();
+  decoded = decode_reply(encode(minimal));
+  ASSERT_TRUE(decoded.has_value());
+  EXPECT_FALSE(decoded->attempts_remaining.has_value());
+  EXPECT_FALSE(decode_reply(with(encode(reply), "outcome", "maybe")).has_value());
+  EXPECT_FALSE(decode_reply(with(encode(reply), "attempts_remaining", "3")).has_value());
+  EXPECT_FALSE(decode_reply(with(encode(reply), "kind", "resend")).has_value());
+}
+
+TEST(Messages, DeliveryJobRoundTripsAndBoundsItsNumbers) {
+  DeliveryJob job{.job_id = std::string(kVid) + ":1",
+                  .tenant = "acme",
+                  .verification_id = kVid,
+                  .channel = Channel::kEmail,
+                  .recipient = "ana@example.com",
+                  .sealed_code = crypto::Sealed{"k1", "c2VhbGVk"},
+                  .code_length = 8,
+                  .locale = "",
+                  .expires_at = kAt,
+                  .deadline = kAt - std::chrono::seconds(10),
+                  .attempt = 2};
+  auto decoded = decode_delivery_job(encode(job));
+  ASSERT_TRUE(decoded.has_value()) << decoded.error().message;
+  EXPECT_EQ(decoded->sealed_code, job.sealed_code);
+  EXPECT_EQ(decoded->deadline, job.deadline);
+  EXPECT_EQ(decoded->attempt, 2);
+  EXPECT_EQ(decoded->code_length, 8);
+  EXPECT_FALSE(decode_delivery_job(with(encode(job), "code_length", 11)).has_value());
+  EXPECT_FALSE(decode_delivery_job(with(encode(job), "code_length", 6.5)).has_value());
+  EXPECT_FALSE(decode_delivery_job(with(encode(job), "attempt", -1)).has_value());
+  EXPECT_FALSE(decode_delivery_job(with(encode(job), "sealed_code", nullptr)).has_value());
+  EXPECT_FALSE(
+      decode_delivery_job(with(encode(job), "sealed_code", json{{"key_id", "k1"}})).has_value());
+}
+
+TEST(Messages, EventRoundTripsAndRequiresAnObjectForData) {
+  Event event{.id = "5f0c2b1e-0000-5000-8000-000000000000",
+              .type = "verification.created",
+              .source = "otp-generator",
+              .time = kAt,
+              .tenant = "acme",
+              .verification_id = kVid,
+              .data = {{"channel", "sms"}, {"attempts", 1}}};
+  auto decoded = decode_event(encode(event));
+  ASSERT_TRUE(decoded.has_value()) << decoded.error().message;
+  EXPECT_EQ(decoded->type, "verification.created");
+  EXPECT_EQ(decoded->data, event.data);
+  EXPECT_FALSE(decode_event(with(encode(event), "data", "text")).has_value());
+  EXPECT_FALSE(decode_event(with(encode(event), "time", 17)).has_value());
+  auto no_data = decode_event(with(encode(event), "data", nullptr));
+  ASSERT_TRUE(no_data.has_value());
+  EXPECT_TRUE(no_data->data.empty());
+}
+
+TEST(Topics, PrefixNamesEveryTopicAndEachHasPartitions) {
+  auto topics = Topics::with_prefix("x.");
+  EXPECT_EQ(topics.send_requests, "x.send-requests");
+  EXPECT_EQ(topics.delivery(Channel::kWhatsapp), "x.delivery.whatsapp");
+  EXPECT_EQ(topics.delivery(Channel::kEmail), "x.delivery.email");
+  EXPECT_EQ(topics.delivery(Channel::kSms), "x.delivery.sms");
+  auto specs = topics.specs();
+  EXPECT_EQ(specs.size(), 9U);
+  for (const auto& spec : specs) {
+    EXPECT_EQ(spec.name.rfind("x.", 0), 0U) << spec.name;
+    EXPECT_GE(spec.partitions, 1);
+  }
+}
+
+}  // namespace
+}  // namespace otp::messages
