@@ -1,10 +1,25 @@
 #include "common/kafka/rdkafka_util.h"
 
+#include <spdlog/spdlog.h>
+
 namespace otp::kafka::detail {
+namespace {
+
+// librdkafka's own diagnostics go through the process logger, as structured lines.
+void on_log(const rd_kafka_t* /*rk*/, int level, const char* facility, const char* message) {
+  auto severity = level <= 3   ? spdlog::level::err
+                  : level <= 4 ? spdlog::level::warn
+                  : level <= 6 ? spdlog::level::info
+                               : spdlog::level::debug;
+  spdlog::log(severity, "kafka.client facility={} message=\"{}\"", facility, message);
+}
+
+}  // namespace
 
 Result<ConfPtr> make_conf(const KafkaSettings& settings,
                           const std::vector<std::pair<std::string, std::string>>& defaults) {
   ConfPtr conf(rd_kafka_conf_new());
+  rd_kafka_conf_set_log_cb(conf.get(), &on_log);
   char errstr[512];
   auto set = [&](const std::string& key, const std::string& value) -> Result<void> {
     if (rd_kafka_conf_set(conf.get(), key.c_str(), value.c_str(), errstr, sizeof errstr) !=

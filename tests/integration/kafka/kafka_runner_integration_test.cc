@@ -1,0 +1,223 @@
+// StageRunner and BatchRunner against the real broker: at-least-once, offsets stored only after
+// outputs are acknowledged, poison records dead-lettered, nothing skipped across restarts.
+
+#include "common/kafka/admin.h"
+#include "common/kafka/batch_runner.h"
+#include "common/kafka/consumer.h"
+#include "common/kafka/producer.h"
+#include "common/kafka/stage_runner.h"
+#include "common/messages/topics.h"
+#include "common/random/rng.h"
+
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+#include <map>
+#include <set>
+#include <thread>
+
+namespace otp::kafka {
+namespace {
+
+using namespace std::chrono_literals;
+
+KafkaSettings settings() {
+  const char* brokers = std::getenv("OTP_TEST_KAFKA_BROKERS");
+  if (brokers == nullptr) {
+    ADD_FAILURE() << "OTP_TEST_KAFKA_BROKERS is not set: run the suite with scripts/test";
+    return {};
+  }
+  return KafkaSettings{.brokers = brokers, .client_id = "it-kafka", .properties = {}};
+}
+
+/// Uppercases values into `out`; refuses "poison"; fails transiently while `down` is set.
+struct UpperStage {
+  using Input = std::string;
+  std::string out_topic;
+  std::atomic<bool> down{false};
+  std::atomic<int> handled{0};
+
+  Result<std::string> decode(const Record& record) {
+    if (record.value == "poison") return fail(Errc::kInvalidInput, "poison record");
+    return record.value;
+  }
+  Result<std::vector<OutboundRecord>> handle(const std::string& value) {
+    if (down.load()) return fail(Errc::kUnavailable, "dependency down");
+    ++handled;
+    std::string upper = value;
+    for (auto& c : upper) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+    return std::vector<OutboundRecord>{{out_topic, value, upper, {}, std::nullopt}};
+  }
+};
+
+class KafkaRunnerTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    settings_ = settings();
+    ASSERT_FALSE(HasFailure());
+    OpenSslRng rng;
+    prefix_ = "it" + random_hex(rng, 4) + ".";
+    topics_ = messages::Topics::with_prefix(prefix_);
+    auto created = ensure_topics(settings_, topics_.specs(), 1, 30s);
+    ASSERT_TRUE(created.has_value()) << created.error().message;
+    auto producer = KafkaProducer::create(settings_);
+    ASSERT_TRUE(producer.has_value());
+    producer_ = std::move(*producer);
+  }
+
+  void publish(const std::string& topic, const std::vector<std::string>& values) {
+    std::vector<OutboundRecord> records;
+    for (const auto& value : values) records.push_back({topic, "k", value, {}, 0});
+    auto sent = publish_and_wait(*producer_, records, 30s);
+    ASSERT_TRUE(sent.has_value()) << sent.error().message;
+  }
+
+  /// Reads `topic` from the beginning (a fresh group) until `count` records or `limit`.
+  std::vector<Record> read(const std::string& topic, std::size_t count,
+                           std::chrono::milliseconds limit = 30s) {
+    auto consumer = Consumer::create(settings_, "reader-" + prefix_ + topic);
+    EXPECT_TRUE(consumer.has_value());
+    EXPECT_TRUE((*consumer)->subscribe({topic}).has_value());
+    std::vector<Record> records;
+    auto deadline = std::chrono::steady_clock::now() + limit;
+    while (records.size() < count && std::chrono::steady_clock::now() < deadline) {
+      auto polled = (*consumer)->poll(100ms);
+      if (polled && *polled) records.push_back(std::move(**polled));
+    }
+    (*consumer)->close();
+    return records;
+  }
+
+  /// Runs the stage in group `group` until `until()` holds (or 30 s), then stops it gracefully.
+  template <class Until>
+  void run_stage(UpperStage& stage, const std::string& group, Until until) {
+    auto consumer = Consumer::create(settings_, group);
+    ASSERT_TRUE(consumer.has_value());
+    ASSERT_TRUE((*consumer)->subscribe({topics_.send_requests}).has_value());
+    StageRunner runner(stage, *producer_,
+                       RunnerOptions{.stage_name = "upper", .dlq_topic = topics_.dlq,
+                                     .poll_timeout = 50ms, .initial_backoff = 10ms,
+                                     .max_backoff = 50ms});
+    std::atomic<bool> stop{false};
+    Result<void> outcome;
+    std::thread worker([&] { outcome = runner.run(**consumer, stop); });
+    auto deadline = std::chrono::steady_clock::now() + 30s;
+    while (!until() && std::chrono::steady_clock::now() < deadline) std::this_thread::sleep_for(20ms);
+    stop = true;
+    worker.join();
+    EXPECT_TRUE(outcome.has_value()) << outcome.error().message;
+  }
+
+  KafkaSettings settings_;
+  std::string prefix_;
+  messages::Topics topics_;
+  std::unique_ptr<KafkaProducer> producer_;
+};
+
+TEST_F(KafkaRunnerTest, ProcessesEveryRecordOnceAndCommitsSoARestartStartsAfterThem) {
+  publish(topics_.send_requests, {"a", "b", "c", "poison", "d"});
+  UpperStage stage{.out_topic = topics_.replies};
+  run_stage(stage, "g-" + prefix_, [&] { return stage.handled.load() == 4; });
+  EXPECT_EQ(stage.handled.load(), 4);
+
+  auto out = read(topics_.replies, 4);
+  std::vector<std::string> values;
+  for (const auto& record : out) values.push_back(record.value);
+  EXPECT_EQ(values, (std::vector<std::string>{"A", "B", "C", "D"}));
+
+  auto parked = read(topics_.dlq, 1);
+  ASSERT_EQ(parked.size(), 1U);
+  EXPECT_EQ(parked[0].value, "poison");
+  EXPECT_EQ(parked[0].header(messages::kHeaderDlqReason), "poison record");
+  EXPECT_EQ(parked[0].header(messages::kHeaderDlqSourceTopic), topics_.send_requests);
+  EXPECT_EQ(parked[0].header(messages::kHeaderDlqSourceOffset), "3");
+
+  // Same group again: the committed offsets mean nothing is reprocessed; new records are.
+  publish(topics_.send_requests, {"e"});
+  UpperStage again{.out_topic = topics_.replies};
+  run_stage(again, "g-" + prefix_, [&] { return again.handled.load() >= 1; });
+  std::this_thread::sleep_for(300ms);
+  EXPECT_EQ(again.handled.load(), 1) << "records before the commit were processed again";
+}
+
+TEST_F(KafkaRunnerTest, RecordFailingWhenStoppedIsProcessedByTheNextRunNotSkipped) {
+  publish(topics_.send_requests, {"x", "y"});
+  UpperStage failing{.out_topic = topics_.replies};
+  failing.down = true;
+  // Stop while the first record is still failing: no offset may be stored.
+  auto consumer = Consumer::create(settings_, "g-" + prefix_);
+  ASSERT_TRUE(consumer.has_value());
+  ASSERT_TRUE((*consumer)->subscribe({topics_.send_requests}).has_value());
+  StageRunner runner(failing, *producer_,
+                     RunnerOptions{.stage_name = "upper", .dlq_topic = topics_.dlq,
+                                   .poll_timeout = 50ms, .initial_backoff = 10ms,
+                                   .max_backoff = 20ms});
+  std::atomic<bool> stop{false};
+  std::thread worker([&] { (void)runner.run(**consumer, stop); });
+  std::this_thread::sleep_for(8s);  // group join plus a few failed tries
+  stop = true;
+  worker.join();
+  EXPECT_EQ(failing.handled.load(), 0);
+
+  UpperStage healthy{.out_topic = topics_.replies};
+  run_stage(healthy, "g-" + prefix_, [&] { return healthy.handled.load() == 2; });
+  EXPECT_EQ(healthy.handled.load(), 2) << "a record that never succeeded was skipped";
+}
+
+/// Collects values; fails writes while `down` is set.
+struct CollectingSink {
+  using Input = std::string;
+  std::atomic<bool> down{false};
+  std::mutex mutex;
+  std::vector<std::string> written;
+
+  Result<std::string> decode(const Record& record) {
+    if (record.value.empty()) return fail(Errc::kInvalidInput, "empty");
+    return record.value;
+  }
+  Result<void> write(std::span<const std::string> batch) {
+    if (down.load()) return fail(Errc::kUnavailable, "database down");
+    std::lock_guard lock(mutex);
+    written.insert(written.end(), batch.begin(), batch.end());
+    return {};
+  }
+  std::size_t count() {
+    std::lock_guard lock(mutex);
+    return written.size();
+  }
+};
+
+TEST_F(KafkaRunnerTest, BatchRunnerWritesEverythingAndRetriesAFailedWrite) {
+  std::vector<std::string> values;
+  for (int i = 0; i < 250; ++i) values.push_back("e" + std::to_string(i));
+  values.emplace_back("");  // poison
+  publish(topics_.events, values);
+
+  CollectingSink sink;
+  sink.down = true;
+  auto consumer = Consumer::create(settings_, "audit-" + prefix_);
+  ASSERT_TRUE(consumer.has_value());
+  ASSERT_TRUE((*consumer)->subscribe({topics_.events}).has_value());
+  BatchRunner runner(sink, *producer_,
+                     RunnerOptions{.stage_name = "sink", .dlq_topic = topics_.dlq,
+                                   .poll_timeout = 50ms, .initial_backoff = 10ms,
+                                   .max_backoff = 50ms, .batch_size = 100,
+                                   .batch_age = 50ms});
+  std::atomic<bool> stop{false};
+  std::thread worker([&] { (void)runner.run(**consumer, stop); });
+  std::this_thread::sleep_for(5s);
+  EXPECT_EQ(sink.count(), 0U);
+  sink.down = false;  // the database comes back
+  auto deadline = std::chrono::steady_clock::now() + 30s;
+  while (sink.count() < 250 && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(20ms);
+  }
+  stop = true;
+  worker.join();
+  std::set<std::string> unique(sink.written.begin(), sink.written.end());
+  EXPECT_EQ(unique.size(), 250U);
+  EXPECT_EQ(read(topics_.dlq, 1).size(), 1U);
+}
+
+}  // namespace
+}  // namespace otp::kafka
