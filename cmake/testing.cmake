@@ -1,6 +1,12 @@
 find_package(GTest REQUIRED)
 include(GoogleTest)
 
+# Tests start the fake provider server with this interpreter. Version-manager shims (pyenv, asdf)
+# are resolved to the real interpreter, so that the pid a test signals is the server's own.
+find_package(Python3 REQUIRED COMPONENTS Interpreter)
+execute_process(COMMAND ${Python3_EXECUTABLE} -c "import sys; print(sys.executable)"
+  OUTPUT_VARIABLE OTP_PYTHON3 OUTPUT_STRIP_TRAILING_WHITESPACE COMMAND_ERROR_IS_FATAL ANY)
+
 # otp_add_test(name SOURCES a.cc... LIBS lib... LABELS unit|integration|e2e)
 function(otp_add_test name)
   cmake_parse_arguments(ARG "" "" "SOURCES;LIBS;LABELS" ${ARGN})

@@ -103,7 +103,7 @@ class OtpFlowTest : public ::testing::Test {
                                        messages::Topics::with_prefix(prefix_).specs(), 1, 30s);
     ASSERT_TRUE(topics.has_value()) << topics.error().message;
 
-    auto fake = Subprocess::start({"python3", OTP_FAKE_PROVIDERS_PY, "--port", "0",
+    auto fake = Subprocess::start({OTP_PYTHON3, OTP_FAKE_PROVIDERS_PY, "--port", "0",
                                    "--account-sid", kAccountSid, "--auth-token", kAuthToken},
                                   {}, (log_dir_ / "fake_providers.log").string());
     ASSERT_TRUE(fake.has_value()) << fake.error().message;
