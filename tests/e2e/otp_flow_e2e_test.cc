@@ -136,11 +136,11 @@ class OtpFlowTest : public ::testing::Test {
         {"OTP_TWILIO_FROM", "+15005550006"},
         {"OTP_AUDIT_BATCH_MS", "50"},
     };
-    std::string bin = OTP_BINARY_DIR "/services";
-    start("otp-generator", {bin + "/generator/otp-generator"}, env);
-    start("otp-delivery-sms", {bin + "/delivery/otp-delivery", "--channel", "sms"}, env);
-    start("otp-audit", {bin + "/audit/otp-audit"}, env);
-    start("otp-intake", {bin + "/intake/otp-intake"}, env);
+    std::string bin = OTP_BINARY_DIR "/bin";
+    start("otp-generator", {bin + "/otp-generator"}, env);
+    start("otp-delivery-sms", {bin + "/otp-delivery", "--channel", "sms"}, env);
+    start("otp-audit", {bin + "/otp-audit"}, env);
+    start("otp-intake", {bin + "/otp-intake"}, env);
     ASSERT_FALSE(HasFailure());
 
     base_url_ = "http://127.0.0.1:" + std::to_string(http_port_);
