@@ -1,0 +1,28 @@
+#pragma once
+
+#include "common/pg/pg_connection.h"
+#include "services/audit/event_store.h"
+
+namespace otp::audit {
+
+/// `EventStore` on PostgreSQL (schemas/sql/0001_init.sql): one statement per batch inserts into
+/// `otp_events` with ON CONFLICT (id) DO NOTHING and folds the rows it actually inserted into
+/// `verifications`, all in one transaction. A broken connection is replaced transparently
+/// (see `pg::PgConnection`); other errors come back as values for the runner to retry.
+///
+/// Borrows the connection, which must outlive it. Not thread-safe.
+class PgEventStore final : public EventStore {
+ public:
+  explicit PgEventStore(pg::PgConnection& connection) : connection_(connection) {}
+
+  [[nodiscard]] Result<WriteSummary> write(std::span<const messages::Event> events) override;
+
+  /// Checks that the tables this store writes exist and are writable (migrations applied,
+  /// right role): for start-up, so a misconfiguration fails fast instead of retrying forever.
+  [[nodiscard]] Result<void> check_schema();
+
+ private:
+  pg::PgConnection& connection_;
+};
+
+}  // namespace otp::audit

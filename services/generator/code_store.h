@@ -1,0 +1,104 @@
+#pragma once
+
+#include "common/crypto/sealed.h"
+#include "common/error/error.h"
+#include "common/messages/types.h"
+#include "common/time/clock.h"
+
+#include <chrono>
+#include <optional>
+#include <string>
+
+namespace otp::generator {
+
+/// Everything needed to store a new code. The code itself is not here: only its HMAC and its
+/// sealed form (for re-publishing the delivery job when the request is replayed).
+struct IssueRequest {
+  std::string tenant{};
+  std::string verification_id{};
+  std::string request_id{};
+  /// `crypto::recipient_hash` of the recipient: scopes the keys (one Redis Cluster slot per
+  /// tenant + recipient) without storing the recipient.
+  std::string recipient_hash{};
+  std::string code_hmac{};    ///< `crypto::code_hmac` of the code
+  std::string hmac_key_id{};  ///< the key that computed `code_hmac`; checks use the same key
+  crypto::Sealed sealed_code{};
+  messages::Channel channel = messages::Channel::kSms;
+  int code_length = 6;
+  int max_attempts = 5;
+  std::chrono::milliseconds ttl{600'000};
+  /// How long the verification stays readable (status, replays) after it expired.
+  std::chrono::milliseconds retention{24 * 3600 * 1000};
+};
+
+enum class IssueOutcome {
+  kCreated,   ///< a new verification was stored
+  kReplayed,  ///< this request id was seen before: the earlier verification, unchanged
+  kConflict,  ///< the verification id is already used by another request
+  kGone,      ///< the request was seen, but its verification no longer exists
+};
+
+/// The stored verification after `issue`. For kConflict and kGone only `outcome` is meaningful.
+struct IssuedCode {
+  IssueOutcome outcome = IssueOutcome::kCreated;
+  std::string verification_id{};
+  messages::Channel channel = messages::Channel::kSms;
+  int code_length = 6;
+  int max_attempts = 5;
+  crypto::Sealed sealed_code{};
+  TimePoint created_at{};  ///< the store's clock, not the caller's
+  TimePoint expires_at{};
+  messages::Status status = messages::Status::kPending;  ///< now, not at creation
+};
+
+/// Where a verification lives, as found by `lookup`. `handle` is opaque to callers.
+struct CodeLocation {
+  std::string handle{};
+  std::string hmac_key_id{};  ///< compute the candidate HMAC with this key
+};
+
+struct CheckRequest {
+  CodeLocation location{};
+  std::string candidate_hmac{};  ///< `crypto::code_hmac` of the code the user typed
+  std::string request_id{};      ///< a redelivered request id is answered from memory, not counted
+};
+
+/// The answer to one check. Replays of the same request id return the identical result.
+struct CheckResult {
+  messages::Outcome outcome = messages::Outcome::kNotFound;
+  messages::Status status = messages::Status::kPending;
+  int attempts_remaining = 0;
+  TimePoint expires_at{};
+  TimePoint checked_at{};        ///< the store's clock at the (first) check
+  bool attempt_counted = false;  ///< this check used one of the attempts
+  bool status_changed = false;   ///< this check moved the status out of pending
+};
+
+/// The generator's OTP state: the only seam between the stage and Redis. `RedisCodeStore` is the
+/// production implementation; unit tests use an in-memory fake with the same semantics.
+///
+/// Semantics every implementation keeps:
+/// - `issue` is idempotent on (tenant, recipient hash, request id): a replay returns the stored
+///   verification unchanged and never stores a second code.
+/// - `check` counts the attempt *before* comparing (parallel guesses never exceed max_attempts),
+///   consumes the code on a match, expires lazily by the store's clock, and answers a replayed
+///   request id with the stored result without counting it again.
+/// - Any failure to reach the store is kUnavailable; nothing is ever approved without the store.
+///
+/// Implementations need not be thread-safe (one per consumer thread).
+class CodeStore {
+ public:
+  virtual ~CodeStore() = default;
+
+  [[nodiscard]] virtual Result<IssuedCode> issue(const IssueRequest& request) = 0;
+
+  /// The verification `verification_id` of `tenant`, or nullopt if there is none (unknown,
+  /// another tenant's, or past its retention).
+  [[nodiscard]] virtual Result<std::optional<CodeLocation>> lookup(
+      const std::string& tenant, const std::string& verification_id) = 0;
+
+  /// kNotFound outcome if the verification vanished since `lookup`.
+  [[nodiscard]] virtual Result<CheckResult> check(const CheckRequest& request) = 0;
+};
+
+}  // namespace otp::generator

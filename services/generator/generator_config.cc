@@ -1,0 +1,71 @@
+#include "services/generator/generator_config.h"
+
+#include "common/crypto/code_generator.h"
+#include "common/kafka/settings.h"
+
+#include <optional>
+
+namespace otp::generator {
+namespace {
+
+using std::chrono::milliseconds;
+
+// Parses a key ring, reporting a bad one through `env` under `key`.
+std::optional<crypto::KeyRing> read_key_ring(config::EnvReader& env, const std::string& key) {
+  auto spec = env.required_secret(key);
+  if (spec.empty()) return std::nullopt;  // already reported as missing
+  auto ring = crypto::KeyRing::parse(spec.reveal());
+  if (!ring) {
+    env.reject(key, ring.error().message);
+    return std::nullopt;
+  }
+  return std::move(*ring);
+}
+
+}  // namespace
+
+Result<GeneratorConfig> GeneratorConfig::from_env(config::EnvReader::Lookup lookup) {
+  config::EnvReader env(std::move(lookup));
+  auto kafka = kafka::settings_from_env(env, "otp-generator");
+  auto topic_prefix = env.string("OTP_TOPIC_PREFIX", "otp.");
+  auto consumer_group = env.string("OTP_CONSUMER_GROUP", "otp-generator");
+  auto log_level = env.choice("OTP_LOG_LEVEL", "info", {"trace", "debug", "info", "warn", "error"});
+
+  redis::RedisOptions redis;
+  redis.host = env.string("OTP_REDIS_HOST", "127.0.0.1");
+  redis.port = static_cast<int>(env.integer("OTP_REDIS_PORT", 6379, 1, 65535));
+  redis.password = env.secret("OTP_REDIS_PASSWORD");
+  redis.connect_timeout =
+      env.millis("OTP_REDIS_TIMEOUT_MS", milliseconds(500), milliseconds(10), milliseconds(60'000));
+  redis.command_timeout = redis.connect_timeout;
+
+  auto hmac_keys = read_key_ring(env, "OTP_HMAC_KEYS");
+  auto seal_keys = read_key_ring(env, "OTP_SEAL_KEYS");
+  const auto code_length =
+      static_cast<int>(env.integer("OTP_CODE_LENGTH", 6, crypto::OtpCodeGenerator::kMinLength,
+                                   crypto::OtpCodeGenerator::kMaxLength));
+  const auto code_ttl = std::chrono::seconds(env.integer("OTP_CODE_TTL_S", 600, 60, 86'400));
+  const auto max_attempts = static_cast<int>(env.integer("OTP_MAX_ATTEMPTS", 5, 1, 10));
+  const auto delivery_margin = env.millis("OTP_DELIVERY_MARGIN_MS", milliseconds(10'000),
+                                          milliseconds(0), milliseconds(50'000));
+  const auto verify_max_age = env.millis("OTP_VERIFY_MAX_AGE_MS", milliseconds(15'000),
+                                         milliseconds(100), milliseconds(600'000));
+
+  if (auto done = env.finish(); !done) return tl::unexpected(done.error());
+  return GeneratorConfig{
+      .kafka = std::move(kafka),
+      .topic_prefix = std::move(topic_prefix),
+      .consumer_group = std::move(consumer_group),
+      .log_level = std::move(log_level),
+      .redis = std::move(redis),
+      .hmac_keys = std::move(*hmac_keys),
+      .seal_keys = std::move(*seal_keys),
+      .code_length = code_length,
+      .code_ttl = code_ttl,
+      .max_attempts = max_attempts,
+      .delivery_margin = delivery_margin,
+      .verify_max_age = verify_max_age,
+  };
+}
+
+}  // namespace otp::generator

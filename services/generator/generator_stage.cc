@@ -1,0 +1,376 @@
+#include "services/generator/generator_stage.h"
+
+#include "common/crypto/hmac.h"
+#include "common/error/check.h"
+#include "common/log/log.h"
+
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <array>
+#include <charconv>
+#include <type_traits>
+
+namespace otp::generator {
+namespace {
+
+using messages::Outcome;
+using messages::RequestKind;
+using messages::Status;
+using nlohmann::json;
+
+constexpr char kSource[] = "otp-generator";
+constexpr std::size_t kMaxCorrelationIdLength = 128;
+
+std::string sha256_hex(std::string_view text) {
+  std::array<unsigned char, EVP_MAX_MD_SIZE> digest{};
+  unsigned int length = 0;
+  OTP_CHECK(EVP_Digest(text.data(), text.size(), digest.data(), &length, EVP_sha256(), nullptr) ==
+            1);
+  constexpr char kHex[] = "0123456789abcdef";
+  std::string hex;
+  for (unsigned int i = 0; i < length; ++i) {
+    hex.push_back(kHex[digest[i] >> 4]);
+    hex.push_back(kHex[digest[i] & 0x0f]);
+  }
+  return hex;
+}
+
+// A UUID-shaped id (version 8: "custom") from a hash of the event's cause, so reprocessing the
+// same record yields the same event id and otp-audit keeps one copy.
+std::string event_id(std::string_view tenant, std::string_view verification_id,
+                     std::string_view request_id, std::string_view type) {
+  std::string cause = "event|";
+  cause.append(tenant).append("|").append(verification_id).append("|").append(request_id);
+  cause.append("|").append(type);
+  auto hex = sha256_hex(cause).substr(0, 32);
+  hex[12] = '8';
+  constexpr char kVariant[] = "89ab";
+  hex[16] = kVariant[std::string_view("0123456789abcdef").find(hex[16]) & 3];
+  return hex.substr(0, 8) + "-" + hex.substr(8, 4) + "-" + hex.substr(12, 4) + "-" +
+         hex.substr(16, 4) + "-" + hex.substr(20, 12);
+}
+
+// Keyed, so ids cannot be predicted from request ids; deterministic, so a redelivered request
+// without a verification id gets the same one.
+std::string derive_verification_id(const crypto::Key& key, std::string_view tenant,
+                                   std::string_view request_id) {
+  std::string message = "verification_id|";
+  message.append(tenant).append("|").append(request_id);
+  return "otp_" + crypto::hmac_sha256_hex(key.bytes, message).substr(0, 32);
+}
+
+bool is_id_char(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
+         c == '_' || c == '.' || c == ':';
+}
+
+// Publishers outside the intake may skip its validation; a recipient that cannot be right for
+// the channel is refused before any code exists.
+bool is_plausible_recipient(std::string_view recipient, messages::Channel channel) {
+  if (channel == messages::Channel::kEmail) {
+    const auto at = recipient.find('@');
+    return at != std::string_view::npos && at > 0 && at + 1 < recipient.size() &&
+           recipient.find('@', at + 1) == std::string_view::npos &&
+           std::none_of(recipient.begin(), recipient.end(),
+                        [](char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; });
+  }
+  // E.164: '+', then 8 to 15 digits, the first not 0.
+  if (recipient.size() < 9 || recipient.size() > 16 || recipient.front() != '+') return false;
+  if (recipient[1] == '0') return false;
+  return std::all_of(recipient.begin() + 1, recipient.end(),
+                     [](char c) { return c >= '0' && c <= '9'; });
+}
+
+void cleanse(std::string& secret) { OPENSSL_cleanse(secret.data(), secret.size()); }
+
+Result<std::optional<ReplyRoute>> reply_route(const kafka::Record& record) {
+  auto correlation_id = record.header(messages::kHeaderCorrelationId);
+  auto partition = record.header(messages::kHeaderReplyPartition);
+  if (!correlation_id && !partition) return std::nullopt;
+  if (!correlation_id || !partition) {
+    return fail(Errc::kInvalidInput,
+                "reply headers: correlation_id and reply_partition go together");
+  }
+  if (correlation_id->empty() || correlation_id->size() > kMaxCorrelationIdLength ||
+      !std::all_of(correlation_id->begin(), correlation_id->end(), is_id_char)) {
+    return fail(Errc::kInvalidInput, "reply headers: correlation_id is not an id");
+  }
+  std::int32_t number = -1;
+  const auto* end = partition->data() + partition->size();
+  auto [ptr, ec] = std::from_chars(partition->data(), end, number);
+  if (ec != std::errc{} || ptr != end || number < 0) {
+    return fail(Errc::kInvalidInput, "reply headers: reply_partition is not a partition number");
+  }
+  return ReplyRoute{*correlation_id, number};
+}
+
+}  // namespace
+
+GeneratorStage::GeneratorStage(CodeStore& store, const GeneratorConfig& config, Rng& rng,
+                               const Clock& clock)
+    : store_(store),
+      config_(config),
+      clock_(clock),
+      codes_(rng),
+      sealer_(config.seal_keys, rng),
+      topics_(messages::Topics::with_prefix(config.topic_prefix)) {}
+
+Result<GeneratorInput> GeneratorStage::decode(const kafka::Record& record) const {
+  auto route = reply_route(record);
+  if (!route) return tl::unexpected(route.error());
+  if (record.topic == topics_.send_requests) {
+    auto request = messages::decode_send_requested(record.value);
+    if (!request) return tl::unexpected(request.error());
+    return GeneratorInput{std::move(*request), std::move(*route)};
+  }
+  if (record.topic == topics_.verify_requests) {
+    auto request = messages::decode_verify_requested(record.value);
+    if (!request) return tl::unexpected(request.error());
+    return GeneratorInput{std::move(*request), std::move(*route)};
+  }
+  return fail(Errc::kInvalidInput, "generator: unexpected topic " + record.topic);
+}
+
+Result<std::vector<kafka::OutboundRecord>> GeneratorStage::handle(const GeneratorInput& input) {
+  return std::visit(
+      [&](const auto& request) -> Result<Outputs> {
+        if constexpr (std::is_same_v<std::decay_t<decltype(request)>, messages::SendRequested>) {
+          return handle_send(request, input.reply_to);
+        } else {
+          return handle_verify(request, input.reply_to);
+        }
+      },
+      input.request);
+}
+
+Result<GeneratorStage::Outputs> GeneratorStage::handle_send(
+    const messages::SendRequested& request, const std::optional<ReplyRoute>& reply_to) {
+  const crypto::Key& hmac_key = config_.hmac_keys.active();
+  const std::string verification_id =
+      request.verification_id.empty()
+          ? derive_verification_id(hmac_key, request.tenant, request.request_id)
+          : request.verification_id;
+  Outputs outputs;
+  messages::Reply answer;
+  answer.request_id = request.request_id;
+  answer.kind = RequestKind::kSend;
+  answer.tenant = request.tenant;
+  answer.verification_id = verification_id;
+  answer.outcome = Outcome::kInvalidRequest;
+  answer.status = Status::kFailed;
+  answer.channel = request.channel;
+
+  if (!is_plausible_recipient(request.recipient, request.channel)) {
+    spdlog::warn("send.rejected verification_id={} tenant={} channel={} reason=bad_recipient",
+                 verification_id, request.tenant, messages::to_string(request.channel));
+    answer.message = "recipient is not valid for the channel";
+    reply(outputs, reply_to, std::move(answer));
+    return outputs;
+  }
+
+  std::string code = codes_.generate(config_.code_length);
+  IssueRequest issue{
+      .tenant = request.tenant,
+      .verification_id = verification_id,
+      .request_id = request.request_id,
+      .recipient_hash = crypto::recipient_hash(hmac_key, request.tenant, request.recipient),
+      .code_hmac = crypto::code_hmac(hmac_key, request.tenant, verification_id, code),
+      .hmac_key_id = hmac_key.id,
+      .sealed_code = sealer_.seal(code, verification_id),
+      .channel = request.channel,
+      .code_length = config_.code_length,
+      .max_attempts = config_.max_attempts,
+      .ttl = config_.code_ttl,
+      .retention = config_.retention};
+  cleanse(code);
+
+  auto issued = store_.issue(issue);
+  if (!issued) return tl::unexpected(issued.error());
+  if (issued->outcome == IssueOutcome::kConflict || issued->outcome == IssueOutcome::kGone) {
+    const bool conflict = issued->outcome == IssueOutcome::kConflict;
+    spdlog::warn("send.rejected verification_id={} tenant={} channel={} reason={}", verification_id,
+                 request.tenant, messages::to_string(request.channel),
+                 conflict ? "verification_id_in_use" : "verification_gone");
+    answer.outcome = conflict ? Outcome::kInvalidRequest : Outcome::kExpired;
+    answer.status = conflict ? Status::kFailed : Status::kExpired;
+    answer.message = conflict ? "verification id or request id already used for another request"
+                              : "this request's verification no longer exists";
+    reply(outputs, reply_to, std::move(answer));
+    return outputs;
+  }
+
+  const IssuedCode& stored = *issued;
+  const bool replayed = stored.outcome == IssueOutcome::kReplayed;
+  // A replay finds the verification as it is now; once it is settled the code is dead and a
+  // second delivery would only cost money.
+  if (!replayed || stored.status == Status::kPending) {
+    messages::DeliveryJob job{.job_id = stored.verification_id + ":1",
+                              .tenant = request.tenant,
+                              .verification_id = stored.verification_id,
+                              .channel = stored.channel,
+                              .recipient = request.recipient,
+                              .sealed_code = stored.sealed_code,
+                              .code_length = stored.code_length,
+                              .locale = request.locale,
+                              .expires_at = stored.expires_at,
+                              .deadline = stored.expires_at - config_.delivery_margin,
+                              .attempt = 0};
+    outputs.push_back(kafka::OutboundRecord{.topic = topics_.delivery(stored.channel),
+                                            .key = stored.verification_id,
+                                            .value = messages::encode(job),
+                                            .headers = {},
+                                            .partition = std::nullopt});
+  }
+  const std::string masked = log::mask_recipient(request.recipient);
+  outputs.push_back(event("verification.created", request.tenant, stored.verification_id,
+                          request.request_id, stored.created_at,
+                          {{"channel", messages::to_string(stored.channel)},
+                           {"recipient_masked", masked},
+                           {"code_length", stored.code_length},
+                           {"expires_at", format_rfc3339(stored.expires_at)},
+                           {"max_attempts", stored.max_attempts}}));
+  answer.verification_id = stored.verification_id;
+  answer.outcome = Outcome::kPending;
+  answer.status = Status::kPending;
+  answer.attempts_remaining = stored.max_attempts;
+  answer.expires_at = stored.expires_at;
+  answer.channel = stored.channel;
+  answer.code_length = stored.code_length;
+  reply(outputs, reply_to, std::move(answer));
+
+  spdlog::info("{} verification_id={} tenant={} channel={} recipient={}",
+               replayed ? "send.replayed" : "send.issued", stored.verification_id, request.tenant,
+               messages::to_string(stored.channel), masked);
+  return outputs;
+}
+
+Result<GeneratorStage::Outputs> GeneratorStage::handle_verify(
+    const messages::VerifyRequested& request, const std::optional<ReplyRoute>& reply_to) {
+  Outputs outputs;
+  messages::Reply answer;
+  answer.request_id = request.request_id;
+  answer.kind = RequestKind::kVerify;
+  answer.tenant = request.tenant;
+  answer.verification_id = request.verification_id;
+  answer.outcome = Outcome::kNotFound;
+  answer.status = Status::kFailed;
+  const auto finish = [&](Outcome outcome, std::string message) {
+    answer.outcome = outcome;
+    answer.message = std::move(message);
+    spdlog::info("verify.checked verification_id={} tenant={} outcome={}", request.verification_id,
+                 request.tenant, messages::to_string(outcome));
+    reply(outputs, reply_to, std::move(answer));
+    return outputs;
+  };
+
+  // Held up (e.g. by a Redis outage) past the caller's patience: the caller already answered
+  // 503 and the user will retry, so this one must neither use an attempt nor approve anybody.
+  if (clock_.now() - request.requested_at > config_.verify_max_age) {
+    return finish(Outcome::kUnavailable, "request too old; try again");
+  }
+
+  std::string code;
+  if (request.sealed_code) {
+    auto opened = sealer_.unseal(*request.sealed_code, request.verification_id);
+    if (!opened) {
+      spdlog::warn("verify.unseal_failed verification_id={} tenant={} error=\"{}\"",
+                   request.verification_id, request.tenant, opened.error().message);
+      return finish(Outcome::kInvalidRequest, "the sealed code could not be opened");
+    }
+    code = std::move(*opened);
+  } else {
+    code = request.otp_code.value_or("");
+  }
+
+  auto location = store_.lookup(request.tenant, request.verification_id);
+  if (!location) {
+    cleanse(code);
+    return tl::unexpected(location.error());
+  }
+  if (!*location) {
+    cleanse(code);
+    return finish(Outcome::kNotFound, "no such verification");
+  }
+  const crypto::Key* key = config_.hmac_keys.find((*location)->hmac_key_id);
+  if (key == nullptr) {
+    cleanse(code);
+    // An operator dropped a key that still protects live codes: park the request, do not guess.
+    return fail(Errc::kInternal, "verification " + request.verification_id + " needs hmac key '" +
+                                     (*location)->hmac_key_id + "', which is not in OTP_HMAC_KEYS");
+  }
+  CheckRequest check{
+      .location = std::move(**location),
+      .candidate_hmac = crypto::code_hmac(*key, request.tenant, request.verification_id, code),
+      .request_id = request.request_id};
+  cleanse(code);
+
+  auto checked = store_.check(check);
+  if (!checked) return tl::unexpected(checked.error());
+  const CheckResult& result = *checked;
+  if (result.outcome == Outcome::kNotFound)
+    return finish(Outcome::kNotFound, "no such verification");
+
+  const json data = {{"attempts_remaining", result.attempts_remaining}};
+  const auto emit = [&](const char* type) {
+    outputs.push_back(event(type, request.tenant, request.verification_id, request.request_id,
+                            result.checked_at, data));
+  };
+  if (result.attempt_counted && result.outcome != Outcome::kApproved) {
+    emit("verification.check_failed");
+  }
+  if (result.status_changed) {
+    switch (result.status) {
+      case Status::kApproved:
+        emit("verification.approved");
+        break;
+      case Status::kMaxAttemptsReached:
+        emit("verification.max_attempts_reached");
+        break;
+      case Status::kExpired:
+        emit("verification.expired");
+        break;
+      case Status::kPending:
+      case Status::kCanceled:
+      case Status::kFailed:
+        break;
+    }
+  }
+  answer.status = result.status;
+  answer.attempts_remaining = result.attempts_remaining;
+  answer.expires_at = result.expires_at;
+  return finish(result.outcome, "");
+}
+
+kafka::OutboundRecord GeneratorStage::event(const std::string& type, const std::string& tenant,
+                                            const std::string& verification_id,
+                                            const std::string& request_id, TimePoint time,
+                                            nlohmann::json data) const {
+  messages::Event message{.id = event_id(tenant, verification_id, request_id, type),
+                          .type = type,
+                          .source = kSource,
+                          .time = time,
+                          .tenant = tenant,
+                          .verification_id = verification_id,
+                          .data = std::move(data)};
+  return kafka::OutboundRecord{.topic = topics_.events,
+                               .key = verification_id,
+                               .value = messages::encode(message),
+                               .headers = {},
+                               .partition = std::nullopt};
+}
+
+void GeneratorStage::reply(Outputs& outputs, const std::optional<ReplyRoute>& reply_to,
+                           messages::Reply message) const {
+  if (!reply_to) return;
+  message.correlation_id = reply_to->correlation_id;
+  outputs.push_back(kafka::OutboundRecord{.topic = topics_.replies,
+                                          .key = reply_to->correlation_id,
+                                          .value = messages::encode(message),
+                                          .headers = {},
+                                          .partition = reply_to->partition});
+}
+
+}  // namespace otp::generator

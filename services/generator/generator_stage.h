@@ -1,0 +1,90 @@
+#pragma once
+
+#include "common/crypto/code_generator.h"
+#include "common/crypto/sealer.h"
+#include "common/kafka/record.h"
+#include "common/messages/messages.h"
+#include "common/messages/topics.h"
+#include "common/random/rng.h"
+#include "common/time/clock.h"
+#include "services/generator/code_store.h"
+#include "services/generator/generator_config.h"
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <variant>
+#include <vector>
+
+namespace otp::generator {
+
+/// Where to answer a request: from its `correlation_id` and `reply_partition` headers.
+struct ReplyRoute {
+  std::string correlation_id;
+  std::int32_t partition = 0;
+  bool operator==(const ReplyRoute&) const = default;
+};
+
+/// One decoded request. `reply_to` is empty when the publisher set no reply headers (upstream
+/// Kafka publishers need not): then the stage produces events and jobs but no reply.
+struct GeneratorInput {
+  std::variant<messages::SendRequested, messages::VerifyRequested> request;
+  std::optional<ReplyRoute> reply_to;
+};
+
+/// The generator's logic, as a PipelineStage for one StageRunner over `send-requests` and
+/// `verify-requests`.
+///
+/// Send: derive the verification id if the request has none (from tenant + request id, so a
+/// redelivery derives the same), draw a code, store its HMAC and sealed form through the
+/// CodeStore, and produce the delivery job, a `verification.created` event and the reply. A
+/// replayed request yields byte-identical records: every output field comes from the stored
+/// verification or the request, and event ids are hashes of their cause.
+///
+/// Verify: refuse requests older than `verify_max_age` without touching the store (the caller
+/// has given up; the attempt must not be used), unseal the code, look the verification up, and
+/// let the store count, compare and consume atomically; produce the reply and lifecycle events.
+///
+/// Store failures are returned as kUnavailable, so the runner retries the record and nothing is
+/// approved while Redis is unreachable (fail closed). The code never leaves this class except
+/// sealed, and is never logged.
+///
+/// Holds its collaborators by reference; they must outlive it. Not thread-safe (one per
+/// consumer thread, like the CodeStore).
+class GeneratorStage {
+ public:
+  using Input = GeneratorInput;
+
+  GeneratorStage(CodeStore& store, const GeneratorConfig& config, Rng& rng, const Clock& clock);
+
+  /// By `record.topic`: send-requests or verify-requests, plus the reply headers. Bad JSON, a
+  /// wrong schema version, an unexpected topic or malformed reply headers are kInvalidInput (the
+  /// runner dead-letters the record).
+  [[nodiscard]] Result<GeneratorInput> decode(const kafka::Record& record) const;
+  [[nodiscard]] Result<std::vector<kafka::OutboundRecord>> handle(const GeneratorInput& input);
+
+  [[nodiscard]] const messages::Topics& topics() const noexcept { return topics_; }
+
+ private:
+  using Outputs = std::vector<kafka::OutboundRecord>;
+
+  Result<Outputs> handle_send(const messages::SendRequested& request,
+                              const std::optional<ReplyRoute>& reply_to);
+  Result<Outputs> handle_verify(const messages::VerifyRequested& request,
+                                const std::optional<ReplyRoute>& reply_to);
+
+  kafka::OutboundRecord event(const std::string& type, const std::string& tenant,
+                              const std::string& verification_id, const std::string& request_id,
+                              TimePoint time, nlohmann::json data) const;
+  void reply(Outputs& outputs, const std::optional<ReplyRoute>& reply_to,
+             messages::Reply message) const;
+
+  CodeStore& store_;
+  const GeneratorConfig& config_;
+  const Clock& clock_;
+  crypto::OtpCodeGenerator codes_;
+  crypto::Sealer sealer_;
+  messages::Topics topics_;
+};
+
+}  // namespace otp::generator

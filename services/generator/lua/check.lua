@@ -1,0 +1,72 @@
+-- Checks one code: count, compare, consume, atomically. A request id is answered once; a
+-- redelivery gets the stored answer and is never counted again.
+-- KEYS[1] verification hash  otp:{<tenant>:<rh>}:v:<vid>
+-- ARGV    candidate hmac (64 hex), hmac key id the candidate was computed with, request id
+-- Returns {outcome, status, attempts_remaining, expires_at_ms, checked_at_ms, counted, changed}
+--         (all strings), {'not_found'} or {'key_mismatch'}.
+local vkey = KEYS[1]
+local candidate, key_id, rfield = ARGV[1], ARGV[2], 'r:' .. ARGV[3]
+
+local v = redis.call('HMGET', vkey, 'status', 'attempts', 'max_attempts', 'expires_at_ms', 'hmac',
+                     'key_id', rfield)
+if not v[1] then return {'not_found'} end
+if v[7] then
+  local answer = {}
+  for part in string.gmatch(v[7], '[^|]+') do answer[#answer + 1] = part end
+  return answer
+end
+if v[6] ~= key_id then return {'key_mismatch'} end
+
+local status, attempts, max, expires = v[1], tonumber(v[2]), tonumber(v[3]), tonumber(v[4])
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+
+local function answer(outcome, counted, changed)
+  local remaining = max - attempts
+  if remaining < 0 then remaining = 0 end
+  return {outcome, status, string.format('%d', remaining), v[4], string.format('%d', now),
+          counted, changed}
+end
+
+-- A settled verification answers the same to everyone: nothing to count or remember.
+if status ~= 'pending' then
+  local settled = {approved = 'already_verified', canceled = 'canceled',
+                   max_attempts_reached = 'max_attempts_reached', expired = 'expired'}
+  -- 'failed' (delivery gave up) and anything newer: the code is dead.
+  return answer(settled[status] or 'expired', '0', '0')
+end
+
+-- Compares two hex strings in time that depends only on their length.
+local function equal(a, b)
+  if #a ~= #b then return false end
+  local diff = 0
+  for i = 1, #a do diff = bit.bor(diff, bit.bxor(string.byte(a, i), string.byte(b, i))) end
+  return diff == 0
+end
+
+local result
+if now >= expires then
+  status = 'expired'
+  redis.call('HSET', vkey, 'status', status)
+  result = answer('expired', '0', '1')
+elseif attempts >= max then
+  status = 'max_attempts_reached'
+  redis.call('HSET', vkey, 'status', status)
+  result = answer('max_attempts_reached', '0', '1')
+else
+  -- Count first, then compare: parallel guesses can never get more than max comparisons.
+  attempts = redis.call('HINCRBY', vkey, 'attempts', 1)
+  if equal(candidate, v[5]) then
+    status = 'approved'
+    redis.call('HSET', vkey, 'status', status, 'approved_at_ms', string.format('%d', now))
+    result = answer('approved', '1', '1')
+  elseif attempts >= max then
+    status = 'max_attempts_reached'
+    redis.call('HSET', vkey, 'status', status)
+    result = answer('max_attempts_reached', '1', '1')
+  else
+    result = answer('invalid_code', '1', '0')
+  end
+end
+redis.call('HSET', vkey, rfield, table.concat(result, '|'))
+return result

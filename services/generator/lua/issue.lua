@@ -1,0 +1,38 @@
+-- Stores a new verification, or answers a replayed request with the one it created.
+-- KEYS[1] verification hash  otp:{<tenant>:<rh>}:v:<vid>
+-- KEYS[2] request marker     otp:{<tenant>:<rh>}:req:<request_id>  (same slot: same hash tag)
+-- ARGV    vid, code hmac, hmac key id, max attempts, ttl ms, retention ms, channel, code length,
+--         sealed key id, sealed data, request id
+-- Returns {'created'|'replayed', vid, created_at_ms, expires_at_ms, channel, code_length,
+--          max_attempts, sealed_key_id, sealed_data, status}, {'conflict'} or {'gone'}.
+local vkey, rkey = KEYS[1], KEYS[2]
+
+local function stored(outcome)
+  local v = redis.call('HMGET', vkey, 'vid', 'created_at_ms', 'expires_at_ms', 'channel',
+                       'code_length', 'max_attempts', 'sealed_key_id', 'sealed_data', 'status')
+  if not v[1] then return {'gone'} end
+  return {outcome, v[1], v[2], v[3], v[4], v[5], v[6], v[7], v[8], v[9]}
+end
+
+local prior = redis.call('GET', rkey)
+if prior then
+  -- The request id was used before: for this verification it is a replay, for another one the
+  -- publisher reused a request id, and nothing new may be stored under it.
+  if prior ~= vkey then return {'conflict'} end
+  return stored('replayed')
+end
+if redis.call('EXISTS', vkey) == 1 then return {'conflict'} end
+
+-- Expiry comes from Redis's clock so that every generator instance agrees on it.
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local ttl = tonumber(ARGV[5])
+local keep = ttl + tonumber(ARGV[6])
+redis.call('HSET', vkey,
+  'vid', ARGV[1], 'hmac', ARGV[2], 'key_id', ARGV[3], 'status', 'pending', 'attempts', '0',
+  'max_attempts', ARGV[4], 'created_at_ms', string.format('%d', now),
+  'expires_at_ms', string.format('%d', now + ttl), 'channel', ARGV[7], 'code_length', ARGV[8],
+  'sealed_key_id', ARGV[9], 'sealed_data', ARGV[10], 'request_id', ARGV[11])
+redis.call('PEXPIRE', vkey, keep)
+redis.call('SET', rkey, vkey, 'PX', keep)
+return stored('created')

@@ -1,0 +1,86 @@
+// otp-generator: owns OTP state. Consumes send and verify requests, keeps codes as HMACs in
+// Redis, and publishes delivery jobs, replies and lifecycle events (README.md).
+
+#include "common/kafka/consumer.h"
+#include "common/kafka/producer.h"
+#include "common/kafka/stage_runner.h"
+#include "common/log/log.h"
+#include "common/process/signals.h"
+#include "common/random/rng.h"
+#include "common/redis/redis_client.h"
+#include "common/time/clock.h"
+#include "services/generator/generator_config.h"
+#include "services/generator/generator_stage.h"
+#include "services/generator/redis_code_store.h"
+
+#include <spdlog/spdlog.h>
+
+#include <atomic>
+#include <cstdio>
+
+namespace {
+
+int run(const otp::generator::GeneratorConfig& config, const std::atomic<bool>& stop) {
+  using namespace otp;
+
+  SystemClock clock;
+  OpenSslRng rng;
+  redis::RedisClient redis_client(config.redis);
+  generator::RedisCodeStore store(redis_client);
+  // Not fatal: the process starts without Redis and fails closed until it is back (every record
+  // is retried, and scripts are loaded on first use).
+  if (auto loaded = store.load_scripts(); !loaded) {
+    spdlog::warn("redis.unavailable_at_start error=\"{}\"", loaded.error().message);
+  }
+
+  auto producer = kafka::KafkaProducer::create(config.kafka);
+  if (!producer) {
+    spdlog::error("kafka.producer_failed error=\"{}\"", producer.error().message);
+    return 1;
+  }
+  auto consumer = kafka::Consumer::create(config.kafka, config.consumer_group);
+  if (!consumer) {
+    spdlog::error("kafka.consumer_failed error=\"{}\"", consumer.error().message);
+    return 1;
+  }
+  generator::GeneratorStage stage(store, config, rng, clock);
+  const auto& topics = stage.topics();
+  if (auto subscribed = (*consumer)->subscribe({topics.send_requests, topics.verify_requests});
+      !subscribed) {
+    spdlog::error("kafka.subscribe_failed error=\"{}\"", subscribed.error().message);
+    return 1;
+  }
+
+  kafka::StageRunner runner(
+      stage, **producer, kafka::RunnerOptions{.stage_name = "generator", .dlq_topic = topics.dlq});
+  spdlog::info("generator.started group={} send_topic={} verify_topic={} redis={}:{}",
+               config.consumer_group, topics.send_requests, topics.verify_requests,
+               config.redis.host, config.redis.port);
+  auto outcome = runner.run(**consumer, stop);
+  if (!(*producer)->flush(std::chrono::seconds(10))) spdlog::warn("generator.flush_timeout");
+  if (!outcome) {
+    spdlog::error("generator.stopped error=\"{}\"", outcome.error().message);
+    return 1;
+  }
+  spdlog::info("generator.stopped");
+  return 0;
+}
+
+}  // namespace
+
+int main() {
+  auto config = otp::generator::GeneratorConfig::from_env();
+  if (!config) {
+    std::fprintf(stderr, "otp-generator: %s\n", config.error().message.c_str());
+    return 2;
+  }
+  otp::log::init("otp-generator", config->log_level);
+  std::atomic<bool> stop{false};
+  otp::process::stop_on_signals(stop);
+  try {
+    return run(*config, stop);
+  } catch (const std::exception& error) {
+    spdlog::error("generator.startup_failed error=\"{}\"", error.what());
+    return 1;
+  }
+}

@@ -1,0 +1,50 @@
+#pragma once
+
+#include "common/redis/redis_client.h"
+#include "common/redis/redis_script.h"
+#include "services/generator/code_store.h"
+
+#include <string>
+
+namespace otp::generator {
+
+/// The production CodeStore: verifications in Redis, changed only by two Lua scripts (lua/).
+///
+/// Key layout (README.md has the fields):
+/// - `otp:{<tenant>:<rh>}:v:<vid>`         hash: one verification (rh = recipient hash)
+/// - `otp:{<tenant>:<rh>}:req:<request_id>` string: the verification key a send request created
+/// - `otp:vid:<tenant>:<vid>`               string: `<hmac key id>|<verification key>`, because
+///                                          verify requests carry only tenant and verification id
+/// The braces are a Redis Cluster hash tag, so both scripts touch one slot per tenant+recipient.
+/// The index key lives in another slot and is written by a plain `SET NX` before the issue
+/// script runs; it is read by a plain `GET` before the check script runs.
+///
+/// Each call is one to three round trips on `client`; any Redis failure is kUnavailable (fail
+/// closed). Holds `client` by reference: it must outlive the store. Not thread-safe (neither is
+/// the client).
+class RedisCodeStore final : public CodeStore {
+ public:
+  explicit RedisCodeStore(redis::RedisClient& client);
+
+  /// SCRIPT LOAD both scripts (start-up). Optional: calls load them on NOSCRIPT anyway.
+  [[nodiscard]] Result<void> load_scripts();
+
+  [[nodiscard]] Result<IssuedCode> issue(const IssueRequest& request) override;
+  [[nodiscard]] Result<std::optional<CodeLocation>> lookup(
+      const std::string& tenant, const std::string& verification_id) override;
+  [[nodiscard]] Result<CheckResult> check(const CheckRequest& request) override;
+
+  /// Key names, exposed for tests and operators' tooling.
+  [[nodiscard]] static std::string verification_key(const std::string& tenant,
+                                                    const std::string& recipient_hash,
+                                                    const std::string& verification_id);
+  [[nodiscard]] static std::string index_key(const std::string& tenant,
+                                             const std::string& verification_id);
+
+ private:
+  redis::RedisClient& client_;
+  redis::RedisScript issue_script_;
+  redis::RedisScript check_script_;
+};
+
+}  // namespace otp::generator

@@ -1,0 +1,207 @@
+#include "common/crypto/sealer.h"
+#include "common/error/check.h"
+#include "common/kafka/admin.h"
+#include "common/kafka/consumer.h"
+#include "common/kafka/producer.h"
+#include "common/kafka/stage_runner.h"
+#include "common/messages/messages.h"
+#include "common/messages/topics.h"
+#include "common/random/rng.h"
+#include "services/generator/generator_config.h"
+#include "services/generator/generator_stage.h"
+#include "services/generator/redis_code_store.h"
+#include "tests/integration/generator/test_env.h"
+#include "tests/support/subprocess.h"
+
+#include <gtest/gtest.h>
+
+#include <map>
+#include <thread>
+
+namespace otp::generator {
+namespace {
+
+using namespace std::chrono_literals;
+using messages::Outcome;
+using testing::stack_env;
+using testing::unique_name;
+
+constexpr char kHmacKeys[] = "h1:AQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQE=";
+constexpr char kSealKeys[] = "s1:AwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwM=";
+
+/// What a test reads back from the output topics.
+struct Collected {
+  std::vector<kafka::Record> replies;
+  std::vector<kafka::Record> jobs;
+  std::vector<kafka::Record> events;
+};
+
+class GeneratorKafkaTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto brokers = stack_env("OTP_TEST_KAFKA_BROKERS");
+    auto redis_host = stack_env("OTP_TEST_REDIS_HOST");
+    auto redis_port = stack_env("OTP_TEST_REDIS_PORT");
+    ASSERT_TRUE(brokers && redis_host && redis_port);
+    prefix_ = unique_name("it-gen") + ".";
+    env_ = {{"OTP_KAFKA_BROKERS", *brokers}, {"OTP_TOPIC_PREFIX", prefix_},
+            {"OTP_REDIS_HOST", *redis_host}, {"OTP_REDIS_PORT", *redis_port},
+            {"OTP_HMAC_KEYS", kHmacKeys},    {"OTP_SEAL_KEYS", kSealKeys},
+            {"OTP_LOG_LEVEL", "info"},       {"OTP_CONSUMER_GROUP", unique_name("it-gen-group")}};
+    auto config = GeneratorConfig::from_env([this](const std::string& key) {
+      auto it = env_.find(key);
+      return it == env_.end() ? std::nullopt : std::optional<std::string>(it->second);
+    });
+    ASSERT_TRUE(config.has_value()) << config.error().message;
+    config_.emplace(std::move(*config));
+    topics_ = messages::Topics::with_prefix(prefix_);
+    settings_ = kafka::KafkaSettings{.brokers = *brokers, .client_id = "it-gen", .properties = {}};
+    auto ensured = kafka::ensure_topics(settings_, topics_.specs(), 1, 30s);
+    ASSERT_TRUE(ensured.has_value()) << ensured.error().message;
+    auto producer = kafka::KafkaProducer::create(settings_);
+    ASSERT_TRUE(producer.has_value()) << producer.error().message;
+    producer_ = std::move(*producer);
+    tenant_ = unique_name("tenant");
+  }
+
+  void publish(const std::string& topic, std::string value, const std::string& correlation_id) {
+    kafka::OutboundRecord record{
+        .topic = topic,
+        .key = tenant_,
+        .value = std::move(value),
+        .headers = {{"correlation_id", correlation_id}, {"reply_partition", "2"}},
+        .partition = std::nullopt};
+    auto sent = kafka::publish_and_wait(*producer_, std::span(&record, 1), 30s);
+    ASSERT_TRUE(sent.has_value()) << sent.error().message;
+  }
+
+  /// Reads the output topics until `done` says enough arrived, or 60 s passed.
+  Collected collect(kafka::Consumer& reader, const std::function<bool(const Collected&)>& done) {
+    const auto deadline = std::chrono::steady_clock::now() + 60s;
+    while (!done(collected_) && std::chrono::steady_clock::now() < deadline) {
+      auto polled = reader.poll(100ms);
+      if (!polled || !*polled) continue;
+      auto& record = **polled;
+      if (record.topic == topics_.replies) collected_.replies.push_back(record);
+      if (record.topic == topics_.delivery_sms) collected_.jobs.push_back(record);
+      if (record.topic == topics_.events) collected_.events.push_back(record);
+    }
+    return collected_;
+  }
+
+  std::unique_ptr<kafka::Consumer> reader() {
+    auto consumer = kafka::Consumer::create(settings_, unique_name("it-gen-reader"));
+    OTP_CHECK(consumer.has_value());
+    OTP_CHECK((*consumer)
+                  ->subscribe({topics_.replies, topics_.delivery_sms, topics_.events})
+                  .has_value());
+    return std::move(*consumer);
+  }
+
+  messages::SendRequested send_request() const {
+    messages::SendRequested request;
+    request.request_id = unique_name("send");
+    request.tenant = tenant_;
+    request.recipient = "+14155552671";
+    request.channel = messages::Channel::kSms;
+    request.requested_at = std::chrono::system_clock::now();
+    return request;  // no verification id: the generator derives one
+  }
+
+  std::string prefix_;
+  std::map<std::string, std::string> env_;
+  std::optional<GeneratorConfig> config_;
+  messages::Topics topics_;
+  kafka::KafkaSettings settings_;
+  std::unique_ptr<kafka::KafkaProducer> producer_;
+  std::string tenant_;
+  Collected collected_;
+};
+
+TEST_F(GeneratorKafkaTest, SendThenVerifyRoundTripThroughKafka) {
+  // The generator: one StageRunner in a thread, as main.cc wires it.
+  std::atomic<bool> stop{false};
+  Result<void> run_outcome;
+  std::thread generator([&] {
+    OpenSslRng rng;
+    SystemClock clock;
+    redis::RedisClient client(config_->redis);
+    RedisCodeStore store(client);
+    GeneratorStage stage(store, *config_, rng, clock);
+    auto consumer = kafka::Consumer::create(settings_, config_->consumer_group);
+    auto producer = kafka::KafkaProducer::create(settings_);
+    if (!consumer || !producer ||
+        !(*consumer)->subscribe({topics_.send_requests, topics_.verify_requests})) {
+      run_outcome = fail(Errc::kInternal, "generator setup failed");
+      return;
+    }
+    kafka::StageRunner runner(
+        stage, **producer,
+        kafka::RunnerOptions{.stage_name = "generator", .dlq_topic = topics_.dlq});
+    run_outcome = runner.run(**consumer, stop);
+  });
+  auto output = reader();
+
+  publish(topics_.send_requests, messages::encode(send_request()), "corr-send");
+  auto sent = collect(*output, [](const Collected& c) {
+    return !c.replies.empty() && !c.jobs.empty() && !c.events.empty();
+  });
+  ASSERT_EQ(sent.replies.size(), 1U);
+  ASSERT_EQ(sent.jobs.size(), 1U);
+  ASSERT_EQ(sent.events.size(), 1U);
+  EXPECT_EQ(sent.replies[0].partition, 2);
+  EXPECT_EQ(sent.replies[0].key, "corr-send");
+  auto reply = messages::decode_reply(sent.replies[0].value).value();
+  EXPECT_EQ(reply.outcome, Outcome::kPending);
+  EXPECT_EQ(reply.correlation_id, "corr-send");
+  const auto vid = reply.verification_id;
+  EXPECT_TRUE(is_verification_id(vid));
+  EXPECT_EQ(sent.jobs[0].key, vid);
+  EXPECT_EQ(messages::decode_event(sent.events[0].value).value().type, "verification.created");
+
+  // otp-delivery's view: the job's sealed code opens with the shared seal key.
+  OpenSslRng rng;
+  crypto::Sealer sealer(config_->seal_keys, rng);
+  auto job = messages::decode_delivery_job(sent.jobs[0].value).value();
+  auto code = sealer.unseal(job.sealed_code, vid);
+  ASSERT_TRUE(code.has_value()) << code.error().message;
+
+  // The intake's view: verify with the code sealed as it would seal it.
+  messages::VerifyRequested verify;
+  verify.request_id = unique_name("verify");
+  verify.tenant = tenant_;
+  verify.verification_id = vid;
+  verify.sealed_code = sealer.seal(*code, vid);
+  verify.requested_at = std::chrono::system_clock::now();
+  publish(topics_.verify_requests, messages::encode(verify), "corr-verify");
+  auto verified = collect(*output, [](const Collected& c) { return c.replies.size() >= 2; });
+  ASSERT_EQ(verified.replies.size(), 2U);
+  auto answer = messages::decode_reply(verified.replies[1].value).value();
+  EXPECT_EQ(answer.correlation_id, "corr-verify");
+  EXPECT_EQ(answer.outcome, Outcome::kApproved);
+  EXPECT_EQ(answer.attempts_remaining, 4);
+
+  stop = true;
+  generator.join();
+  EXPECT_TRUE(run_outcome.has_value()) << run_outcome.error().message;
+  output->close();
+}
+
+TEST_F(GeneratorKafkaTest, ProcessAnswersAndExitsCleanlyOnSigterm) {
+  std::vector<std::pair<std::string, std::string>> env(env_.begin(), env_.end());
+  auto process = test::Subprocess::start({OTP_GENERATOR_BIN}, env,
+                                         ::testing::TempDir() + "otp-generator-it.log");
+  ASSERT_TRUE(process.has_value()) << process.error().message;
+  auto output = reader();
+  publish(topics_.send_requests, messages::encode(send_request()), "corr-process");
+  auto sent = collect(*output, [](const Collected& c) { return !c.replies.empty(); });
+  ASSERT_EQ(sent.replies.size(), 1U);
+  EXPECT_EQ(messages::decode_reply(sent.replies[0].value).value().outcome, Outcome::kPending);
+
+  process->terminate(20s);
+  EXPECT_EQ(process->exit_status(), 0);
+  output->close();
+}
+
+}  // namespace
+}  // namespace otp::generator

@@ -1,0 +1,292 @@
+#include "common/crypto/hmac.h"
+#include "common/crypto/key_ring.h"
+#include "services/generator/redis_code_store.h"
+#include "tests/integration/generator/test_env.h"
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <thread>
+
+namespace otp::generator {
+namespace {
+
+using namespace std::chrono_literals;
+using messages::Outcome;
+using messages::Status;
+using testing::redis_options_from_env;
+using testing::unique_name;
+
+constexpr char kHmacKeys[] = "h1:AQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQE=";
+constexpr char kCode[] = "424242";
+
+class RedisCodeStoreTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto options = redis_options_from_env();
+    ASSERT_TRUE(options.has_value());
+    options_ = *options;
+    client_.emplace(options_);
+    store_.emplace(*client_);
+    ASSERT_TRUE(store_->load_scripts().has_value());
+    tenant_ = unique_name("it-gen");
+  }
+
+  /// An issue request for a new verification of `tenant_`, for the code kCode.
+  IssueRequest issue_request(const std::string& vid, const std::string& request_id,
+                             std::chrono::milliseconds ttl = 600s) {
+    return IssueRequest{.tenant = tenant_,
+                        .verification_id = vid,
+                        .request_id = request_id,
+                        .recipient_hash = crypto::recipient_hash(key(), tenant_, "+14155552671"),
+                        .code_hmac = hmac(vid, kCode),
+                        .hmac_key_id = key().id,
+                        .sealed_code = crypto::Sealed{"s1", "c2VhbGVk"},
+                        .channel = messages::Channel::kSms,
+                        .code_length = 6,
+                        .max_attempts = 5,
+                        .ttl = ttl,
+                        .retention = 60s};
+  }
+
+  std::string hmac(const std::string& vid, const std::string& code) const {
+    return crypto::code_hmac(key(), tenant_, vid, code);
+  }
+
+  const crypto::Key& key() const { return keys_.active(); }
+
+  /// Checks `code` against `vid` as request `request_id`, through lookup + check.
+  Result<CheckResult> check(RedisCodeStore& store, const std::string& vid, const std::string& code,
+                            const std::string& request_id) {
+    auto location = store.lookup(tenant_, vid);
+    if (!location) return tl::unexpected(location.error());
+    if (!*location) return CheckResult{.outcome = Outcome::kNotFound};
+    return store.check(CheckRequest{
+        .location = **location, .candidate_hmac = hmac(vid, code), .request_id = request_id});
+  }
+  Result<CheckResult> check(const std::string& vid, const std::string& code,
+                            const std::string& request_id) {
+    return check(*store_, vid, code, request_id);
+  }
+
+  std::string field(const std::string& vid, const std::string& name) {
+    auto reply =
+        client_->command({"HGET",
+                          RedisCodeStore::verification_key(
+                              tenant_, crypto::recipient_hash(key(), tenant_, "+14155552671"), vid),
+                          name});
+    return reply && reply->string() ? *reply->string() : std::string("<none>");
+  }
+
+  static std::string vid(char fill) { return "otp_" + std::string(32, fill); }
+
+  crypto::KeyRing keys_ = crypto::KeyRing::parse(kHmacKeys).value();
+  redis::RedisOptions options_;
+  std::optional<redis::RedisClient> client_;
+  std::optional<RedisCodeStore> store_;
+  std::string tenant_;
+};
+
+TEST_F(RedisCodeStoreTest, IssueStoresTheVerificationAndReplaysItUnchanged) {
+  auto request = issue_request(vid('a'), "req-1");
+  auto first = store_->issue(request);
+  ASSERT_TRUE(first.has_value()) << first.error().message;
+  EXPECT_EQ(first->outcome, IssueOutcome::kCreated);
+  EXPECT_EQ(first->verification_id, vid('a'));
+  EXPECT_EQ(first->status, Status::kPending);
+  EXPECT_EQ(first->expires_at - first->created_at, 600s);
+  EXPECT_LT(std::chrono::abs(first->created_at - std::chrono::system_clock::now()), 5s);
+  EXPECT_EQ(first->sealed_code, (crypto::Sealed{"s1", "c2VhbGVk"}));
+
+  // A replay with a different code (the stage draws a new one each time) changes nothing.
+  request.code_hmac = hmac(vid('a'), "999999");
+  request.sealed_code = crypto::Sealed{"s1", "b3RoZXI="};
+  auto second = store_->issue(request);
+  ASSERT_TRUE(second.has_value());
+  EXPECT_EQ(second->outcome, IssueOutcome::kReplayed);
+  EXPECT_EQ(second->created_at, first->created_at);
+  EXPECT_EQ(second->expires_at, first->expires_at);
+  EXPECT_EQ(second->sealed_code, first->sealed_code);
+  EXPECT_EQ(field(vid('a'), "hmac"), hmac(vid('a'), kCode));
+
+  // Layout: hash fields, no code, TTL = ttl + retention on every key.
+  EXPECT_EQ(field(vid('a'), "status"), "pending");
+  EXPECT_EQ(field(vid('a'), "attempts"), "0");
+  EXPECT_EQ(field(vid('a'), "key_id"), "h1");
+  EXPECT_EQ(field(vid('a'), "code"), "<none>");
+  const auto rh = crypto::recipient_hash(key(), tenant_, "+14155552671");
+  for (const auto& name : {RedisCodeStore::verification_key(tenant_, rh, vid('a')),
+                           RedisCodeStore::index_key(tenant_, vid('a')),
+                           "otp:{" + tenant_ + ":" + rh + "}:req:req-1"}) {
+    auto ttl = client_->command({"PTTL", name});
+    ASSERT_TRUE(ttl.has_value());
+    EXPECT_GT(*ttl->integer(), 655'000) << name;
+    EXPECT_LE(*ttl->integer(), 660'000) << name;
+  }
+}
+
+TEST_F(RedisCodeStoreTest, VerificationIdOrRequestIdReusedElsewhereIsAConflict) {
+  ASSERT_EQ(store_->issue(issue_request(vid('b'), "req-1"))->outcome, IssueOutcome::kCreated);
+  auto other_recipient = issue_request(vid('b'), "req-2");
+  other_recipient.recipient_hash = crypto::recipient_hash(key(), tenant_, "+14155550000");
+  EXPECT_EQ(store_->issue(other_recipient)->outcome, IssueOutcome::kConflict);
+  EXPECT_EQ(store_->issue(issue_request(vid('b'), "req-3"))->outcome, IssueOutcome::kConflict);
+  EXPECT_EQ(store_->issue(issue_request(vid('c'), "req-1"))->outcome, IssueOutcome::kConflict);
+}
+
+TEST_F(RedisCodeStoreTest, LookupIsScopedByTenant) {
+  ASSERT_TRUE(store_->issue(issue_request(vid('d'), "req-1")).has_value());
+  auto mine = store_->lookup(tenant_, vid('d'));
+  ASSERT_TRUE(mine.has_value());
+  ASSERT_TRUE(mine->has_value());
+  EXPECT_EQ((*mine)->hmac_key_id, "h1");
+  EXPECT_EQ(store_->lookup(tenant_ + "-other", vid('d')).value(), std::nullopt);
+  EXPECT_EQ(store_->lookup(tenant_, vid('e')).value(), std::nullopt);
+}
+
+TEST_F(RedisCodeStoreTest, CorrectCodeApprovesOnceThenAlreadyVerified) {
+  ASSERT_TRUE(store_->issue(issue_request(vid('a'), "req-1")).has_value());
+  auto first = check(vid('a'), kCode, "check-1");
+  ASSERT_TRUE(first.has_value()) << first.error().message;
+  EXPECT_EQ(first->outcome, Outcome::kApproved);
+  EXPECT_EQ(first->status, Status::kApproved);
+  EXPECT_EQ(first->attempts_remaining, 4);
+  EXPECT_TRUE(first->attempt_counted);
+  EXPECT_TRUE(first->status_changed);
+  auto second = check(vid('a'), kCode, "check-2");
+  ASSERT_TRUE(second.has_value());
+  EXPECT_EQ(second->outcome, Outcome::kAlreadyVerified);
+  EXPECT_FALSE(second->attempt_counted);
+  EXPECT_FALSE(second->status_changed);
+  EXPECT_EQ(field(vid('a'), "attempts"), "1");
+}
+
+TEST_F(RedisCodeStoreTest, FiveWrongCodesExhaustTheAttemptsAndTheSixthIsRefused) {
+  ASSERT_TRUE(store_->issue(issue_request(vid('a'), "req-1")).has_value());
+  for (int i = 1; i <= 4; ++i) {
+    auto result = check(vid('a'), "000000", "wrong-" + std::to_string(i));
+    ASSERT_TRUE(result.has_value());
+    EXPECT_EQ(result->outcome, Outcome::kInvalidCode);
+    EXPECT_EQ(result->attempts_remaining, 5 - i);
+  }
+  auto fifth = check(vid('a'), "000000", "wrong-5");
+  ASSERT_TRUE(fifth.has_value());
+  EXPECT_EQ(fifth->outcome, Outcome::kMaxAttemptsReached);
+  EXPECT_EQ(fifth->status, Status::kMaxAttemptsReached);
+  EXPECT_TRUE(fifth->attempt_counted);
+  EXPECT_TRUE(fifth->status_changed);
+  auto sixth = check(vid('a'), kCode, "right-6");
+  ASSERT_TRUE(sixth.has_value());
+  EXPECT_EQ(sixth->outcome, Outcome::kMaxAttemptsReached);
+  EXPECT_FALSE(sixth->attempt_counted);
+  EXPECT_EQ(field(vid('a'), "attempts"), "5");
+}
+
+TEST_F(RedisCodeStoreTest, CodeExpiresByRedisClockAndStaysReadable) {
+  ASSERT_TRUE(store_->issue(issue_request(vid('a'), "req-1", 300ms)).has_value());
+  std::this_thread::sleep_for(400ms);
+  auto late = check(vid('a'), kCode, "late-1");
+  ASSERT_TRUE(late.has_value());
+  EXPECT_EQ(late->outcome, Outcome::kExpired);
+  EXPECT_EQ(late->status, Status::kExpired);
+  EXPECT_TRUE(late->status_changed);
+  EXPECT_FALSE(late->attempt_counted);
+  EXPECT_EQ(field(vid('a'), "attempts"), "0");
+  auto later = check(vid('a'), kCode, "late-2");
+  ASSERT_TRUE(later.has_value());
+  EXPECT_EQ(later->outcome, Outcome::kExpired);
+  EXPECT_FALSE(later->status_changed);
+}
+
+TEST_F(RedisCodeStoreTest, RedeliveredRequestIdIsAnsweredFromMemoryNotCountedTwice) {
+  ASSERT_TRUE(store_->issue(issue_request(vid('a'), "req-1")).has_value());
+  auto first = check(vid('a'), "000000", "dup");
+  auto second = check(vid('a'), "000000", "dup");
+  // Even with the right code: the request id already has its answer.
+  auto third = check(vid('a'), kCode, "dup");
+  ASSERT_TRUE(first.has_value());
+  ASSERT_TRUE(second.has_value());
+  ASSERT_TRUE(third.has_value());
+  for (const auto* result : {&*second, &*third}) {
+    EXPECT_EQ(result->outcome, first->outcome);
+    EXPECT_EQ(result->attempts_remaining, first->attempts_remaining);
+    EXPECT_EQ(result->checked_at, first->checked_at);
+    EXPECT_EQ(result->attempt_counted, first->attempt_counted);
+  }
+  EXPECT_EQ(field(vid('a'), "attempts"), "1");
+}
+
+TEST_F(RedisCodeStoreTest, ParallelGuessesNeverGetMoreThanMaxAttemptsComparisons) {
+  ASSERT_TRUE(store_->issue(issue_request(vid('a'), "req-1")).has_value());
+  constexpr int kThreads = 8;
+  constexpr int kGuessesPerThread = 25;  // 200 in all
+  std::atomic<int> counted{0};
+  std::atomic<int> invalid{0};
+  std::atomic<int> refused{0};
+  std::atomic<int> failures{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      redis::RedisClient client(options_);  // one connection per thread
+      RedisCodeStore store(client);
+      for (int g = 0; g < kGuessesPerThread; ++g) {
+        auto guess = std::to_string(100000 + t * 1000 + g);
+        auto result =
+            check(store, vid('a'), guess, "guess-" + std::to_string(t) + "-" + std::to_string(g));
+        if (!result) {
+          ++failures;
+          continue;
+        }
+        if (result->attempt_counted) ++counted;
+        if (result->outcome == Outcome::kInvalidCode) ++invalid;
+        if (result->outcome == Outcome::kMaxAttemptsReached) ++refused;
+      }
+    });
+  }
+  for (auto& thread : threads) thread.join();
+  EXPECT_EQ(failures.load(), 0);
+  EXPECT_EQ(counted.load(), 5);
+  EXPECT_EQ(invalid.load(), 4);
+  EXPECT_EQ(refused.load(), 196);
+  EXPECT_EQ(field(vid('a'), "attempts"), "5");
+  EXPECT_EQ(field(vid('a'), "status"), "max_attempts_reached");
+}
+
+TEST_F(RedisCodeStoreTest, ScriptsAreReloadedAfterScriptFlush) {
+  ASSERT_TRUE(client_->command({"SCRIPT", "FLUSH"}).has_value());
+  auto issued = store_->issue(issue_request(vid('a'), "req-1"));
+  ASSERT_TRUE(issued.has_value()) << issued.error().message;
+  ASSERT_TRUE(client_->command({"SCRIPT", "FLUSH"}).has_value());
+  auto checked = check(vid('a'), kCode, "check-1");
+  ASSERT_TRUE(checked.has_value()) << checked.error().message;
+  EXPECT_EQ(checked->outcome, Outcome::kApproved);
+}
+
+TEST_F(RedisCodeStoreTest, CheckWithAnotherKeyIdIsRefusedAsABug) {
+  ASSERT_TRUE(store_->issue(issue_request(vid('a'), "req-1")).has_value());
+  auto location = store_->lookup(tenant_, vid('a')).value().value();
+  location.hmac_key_id = "h2";
+  auto result = store_->check(CheckRequest{
+      .location = location, .candidate_hmac = hmac(vid('a'), kCode), .request_id = "c"});
+  ASSERT_FALSE(result.has_value());
+  EXPECT_EQ(result.error().code, Errc::kInternal);
+  EXPECT_EQ(field(vid('a'), "attempts"), "0");
+}
+
+TEST_F(RedisCodeStoreTest, RedisDownIsUnavailableEverywhere) {
+  redis::RedisOptions nowhere;
+  nowhere.port = 1;
+  redis::RedisClient client(nowhere);
+  RedisCodeStore store(client);
+  EXPECT_EQ(store.load_scripts().error().code, Errc::kUnavailable);
+  EXPECT_EQ(store.issue(issue_request(vid('a'), "req-1")).error().code, Errc::kUnavailable);
+  EXPECT_EQ(store.lookup(tenant_, vid('a')).error().code, Errc::kUnavailable);
+  EXPECT_EQ(
+      store.check(CheckRequest{.location = {"k", "h1"}, .candidate_hmac = "x", .request_id = "r"})
+          .error()
+          .code,
+      Errc::kUnavailable);
+}
+
+}  // namespace
+}  // namespace otp::generator

@@ -1,0 +1,97 @@
+#include "services/generator/generator_config.h"
+
+#include <gtest/gtest.h>
+
+#include <map>
+
+namespace otp::generator {
+namespace {
+
+using namespace std::chrono_literals;
+
+constexpr char kHmacKeys[] = "h1:AQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQE=";
+constexpr char kSealKeys[] = "s1:AwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwM=";
+
+Result<GeneratorConfig> load(std::map<std::string, std::string> env) {
+  return GeneratorConfig::from_env([env = std::move(env)](const std::string& key) {
+    auto it = env.find(key);
+    return it == env.end() ? std::nullopt : std::optional<std::string>(it->second);
+  });
+}
+
+TEST(GeneratorConfig, DefaultsWithTheRequiredKeys) {
+  auto config = load({{"OTP_KAFKA_BROKERS", "127.0.0.1:9092"},
+                      {"OTP_HMAC_KEYS", kHmacKeys},
+                      {"OTP_SEAL_KEYS", kSealKeys}});
+  ASSERT_TRUE(config.has_value()) << config.error().message;
+  EXPECT_EQ(config->kafka.brokers, "127.0.0.1:9092");
+  EXPECT_EQ(config->kafka.client_id, "otp-generator");
+  EXPECT_EQ(config->topic_prefix, "otp.");
+  EXPECT_EQ(config->consumer_group, "otp-generator");
+  EXPECT_EQ(config->log_level, "info");
+  EXPECT_EQ(config->redis.host, "127.0.0.1");
+  EXPECT_EQ(config->redis.port, 6379);
+  EXPECT_TRUE(config->redis.password.empty());
+  EXPECT_EQ(config->redis.connect_timeout, 500ms);
+  EXPECT_EQ(config->redis.command_timeout, 500ms);
+  EXPECT_EQ(config->hmac_keys.active().id, "h1");
+  EXPECT_EQ(config->seal_keys.active().id, "s1");
+  EXPECT_EQ(config->code_length, 6);
+  EXPECT_EQ(config->code_ttl, 600s);
+  EXPECT_EQ(config->max_attempts, 5);
+  EXPECT_EQ(config->delivery_margin, 10s);
+  EXPECT_EQ(config->verify_max_age, 15s);
+}
+
+TEST(GeneratorConfig, ReadsEveryKey) {
+  auto config = load({{"OTP_KAFKA_BROKERS", "k:1"},
+                      {"OTP_TOPIC_PREFIX", "t1."},
+                      {"OTP_CONSUMER_GROUP", "g1"},
+                      {"OTP_LOG_LEVEL", "debug"},
+                      {"OTP_REDIS_HOST", "redis.local"},
+                      {"OTP_REDIS_PORT", "6380"},
+                      {"OTP_REDIS_PASSWORD", "pw"},
+                      {"OTP_REDIS_TIMEOUT_MS", "250"},
+                      {"OTP_HMAC_KEYS", kHmacKeys},
+                      {"OTP_SEAL_KEYS", kSealKeys},
+                      {"OTP_CODE_LENGTH", "8"},
+                      {"OTP_CODE_TTL_S", "60"},
+                      {"OTP_MAX_ATTEMPTS", "3"},
+                      {"OTP_DELIVERY_MARGIN_MS", "5000"},
+                      {"OTP_VERIFY_MAX_AGE_MS", "20000"}});
+  ASSERT_TRUE(config.has_value()) << config.error().message;
+  EXPECT_EQ(config->topic_prefix, "t1.");
+  EXPECT_EQ(config->consumer_group, "g1");
+  EXPECT_EQ(config->log_level, "debug");
+  EXPECT_EQ(config->redis.host, "redis.local");
+  EXPECT_EQ(config->redis.port, 6380);
+  EXPECT_EQ(config->redis.password.reveal(), "pw");
+  EXPECT_EQ(config->redis.command_timeout, 250ms);
+  EXPECT_EQ(config->code_length, 8);
+  EXPECT_EQ(config->code_ttl, 60s);
+  EXPECT_EQ(config->max_attempts, 3);
+  EXPECT_EQ(config->delivery_margin, 5s);
+  EXPECT_EQ(config->verify_max_age, 20s);
+}
+
+TEST(GeneratorConfig, OneErrorListsEveryBadKeyWithoutKeyMaterial) {
+  const std::string leaked = "c2VjcmV0LWtleS1tYXRlcmlhbA==";
+  auto config = load({{"OTP_HMAC_KEYS", "h1:" + leaked},
+                      {"OTP_CODE_LENGTH", "3"},
+                      {"OTP_CODE_TTL_S", "59"},
+                      {"OTP_MAX_ATTEMPTS", "11"},
+                      {"OTP_REDIS_PORT", "x"},
+                      {"OTP_LOG_LEVEL", "loud"}});
+  ASSERT_FALSE(config.has_value());
+  const auto& message = config.error().message;
+  EXPECT_EQ(config.error().code, Errc::kInvalidInput);
+  for (const char* key :
+       {"OTP_KAFKA_BROKERS", "OTP_HMAC_KEYS", "OTP_SEAL_KEYS", "OTP_CODE_LENGTH", "OTP_CODE_TTL_S",
+        "OTP_MAX_ATTEMPTS", "OTP_REDIS_PORT", "OTP_LOG_LEVEL"}) {
+    EXPECT_NE(message.find(key), std::string::npos) << key << " missing from: " << message;
+  }
+  EXPECT_EQ(message.find(leaked), std::string::npos) << message;
+}
+
+}  // namespace
+}  // namespace otp::generator

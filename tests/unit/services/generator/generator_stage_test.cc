@@ -1,0 +1,566 @@
+#include "services/generator/generator_stage.h"
+
+#include "common/crypto/hmac.h"
+#include "common/kafka/stage_runner.h"
+#include "common/messages/messages.h"
+#include "tests/support/fake_clock.h"
+#include "tests/support/in_memory_producer.h"
+#include "tests/support/seeded_rng.h"
+#include "tests/unit/services/generator/in_memory_code_store.h"
+
+#include <gtest/gtest.h>
+
+#include <map>
+#include <set>
+
+namespace otp::generator {
+namespace {
+
+using namespace std::chrono_literals;
+using messages::Outcome;
+using messages::Status;
+using nlohmann::json;
+using testing::InMemoryCodeStore;
+
+constexpr char kTenant[] = "acme";
+constexpr char kVid[] = "otp_0123456789abcdef0123456789abcdef";
+constexpr char kPhone[] = "+14155552671";
+constexpr char kHmacKey1[] = "h1:AQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQE=";
+constexpr char kHmacKey2[] = "h2:AgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgI=";
+constexpr char kSealKey[] = "s1:AwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwM=";
+
+GeneratorConfig make_config(std::map<std::string, std::string> overrides = {}) {
+  std::map<std::string, std::string> env = {{"OTP_KAFKA_BROKERS", "127.0.0.1:1"},
+                                            {"OTP_HMAC_KEYS", kHmacKey1},
+                                            {"OTP_SEAL_KEYS", kSealKey}};
+  for (auto& [key, value] : overrides) env[key] = value;
+  auto config = GeneratorConfig::from_env([env](const std::string& key) {
+    auto it = env.find(key);
+    return it == env.end() ? std::nullopt : std::optional<std::string>(it->second);
+  });
+  OTP_CHECK(config.has_value());
+  return std::move(*config);
+}
+
+class GeneratorStageTest : public ::testing::Test {
+ protected:
+  kafka::Record send_record(const messages::SendRequested& request, bool with_reply = true) {
+    return record("otp.send-requests", messages::encode(request), with_reply);
+  }
+  kafka::Record verify_record(const messages::VerifyRequested& request, bool with_reply = true) {
+    return record("otp.verify-requests", messages::encode(request), with_reply);
+  }
+  static kafka::Record record(std::string topic, std::string value, bool with_reply) {
+    kafka::Record out;
+    out.topic = std::move(topic);
+    out.value = std::move(value);
+    if (with_reply) out.headers = {{"correlation_id", "corr-1"}, {"reply_partition", "3"}};
+    return out;
+  }
+
+  messages::SendRequested send_request(std::string request_id = "send-1") {
+    messages::SendRequested request;
+    request.request_id = std::move(request_id);
+    request.tenant = kTenant;
+    request.verification_id = kVid;
+    request.recipient = kPhone;
+    request.channel = messages::Channel::kSms;
+    request.locale = "en";
+    request.requested_at = clock_.now();
+    return request;
+  }
+
+  messages::VerifyRequested verify_request(std::string request_id, std::string code,
+                                           std::string vid = kVid) {
+    messages::VerifyRequested request;
+    request.request_id = std::move(request_id);
+    request.tenant = kTenant;
+    request.verification_id = std::move(vid);
+    request.otp_code = std::move(code);
+    request.requested_at = clock_.now();
+    return request;
+  }
+
+  Result<std::vector<kafka::OutboundRecord>> run(const kafka::Record& record) {
+    return stage_.decode(record).and_then(
+        [&](const GeneratorInput& input) { return stage_.handle(input); });
+  }
+
+  /// Issues a code for kVid and returns it, as otp-delivery would see it after unsealing.
+  std::string issue_code() {
+    auto outputs = run(send_record(send_request()));
+    OTP_CHECK(outputs.has_value());
+    for (const auto& output : *outputs) {
+      if (output.topic != "otp.delivery.sms") continue;
+      auto job = messages::decode_delivery_job(output.value);
+      OTP_CHECK(job.has_value());
+      auto code = sealer_.unseal(job->sealed_code, job->verification_id);
+      OTP_CHECK(code.has_value());
+      return *code;
+    }
+    OTP_CHECK(false);
+    return {};
+  }
+
+  static std::string wrong(const std::string& code) {
+    std::string other = code;
+    other[0] = other[0] == '9' ? '0' : static_cast<char>(other[0] + 1);
+    return other;
+  }
+
+  static std::vector<kafka::OutboundRecord> on(const std::vector<kafka::OutboundRecord>& outputs,
+                                               const std::string& topic) {
+    std::vector<kafka::OutboundRecord> out;
+    for (const auto& output : outputs) {
+      if (output.topic == topic) out.push_back(output);
+    }
+    return out;
+  }
+
+  static std::vector<std::string> event_types(const std::vector<kafka::OutboundRecord>& outputs) {
+    std::vector<std::string> types;
+    for (const auto& output : on(outputs, "otp.events")) {
+      types.push_back(messages::decode_event(output.value).value().type);
+    }
+    return types;
+  }
+
+  static messages::Reply only_reply(const std::vector<kafka::OutboundRecord>& outputs) {
+    auto replies = on(outputs, "otp.replies");
+    OTP_CHECK(replies.size() == 1);
+    return messages::decode_reply(replies.front().value).value();
+  }
+
+  otp::testing::FakeClock clock_;
+  test::SeededRng rng_{7};
+  GeneratorConfig config_ = make_config();
+  InMemoryCodeStore store_{clock_};
+  GeneratorStage stage_{store_, config_, rng_, clock_};
+  crypto::Sealer sealer_{config_.seal_keys, rng_};
+};
+
+/// True if any string or number anywhere in `value` equals `code`.
+bool holds_code(const json& value, const std::string& code) {
+  if (value.is_string()) return value.get<std::string>() == code;
+  if (value.is_number_integer()) return std::to_string(value.get<std::int64_t>()) == code;
+  if (value.is_structured()) {
+    for (const auto& item : value) {
+      if (holds_code(item, code)) return true;
+    }
+  }
+  return false;
+}
+
+std::set<std::string> keys_of(const json& object) {
+  std::set<std::string> keys;
+  for (const auto& [key, value] : object.items()) keys.insert(key);
+  return keys;
+}
+
+TEST_F(GeneratorStageTest, SendProducesJobEventAndReplyOnTheirTopics) {
+  auto outputs = run(send_record(send_request()));
+  ASSERT_TRUE(outputs.has_value()) << outputs.error().message;
+  ASSERT_EQ(outputs->size(), 3U);
+
+  auto jobs = on(*outputs, "otp.delivery.sms");
+  ASSERT_EQ(jobs.size(), 1U);
+  EXPECT_EQ(jobs[0].key, kVid);
+  EXPECT_FALSE(jobs[0].partition.has_value());
+  auto job = messages::decode_delivery_job(jobs[0].value).value();
+  EXPECT_EQ(job.job_id, std::string(kVid) + ":1");
+  EXPECT_EQ(job.recipient, kPhone);
+  EXPECT_EQ(job.code_length, 6);
+  EXPECT_EQ(job.locale, "en");
+  EXPECT_EQ(job.expires_at, clock_.now() + 600s);
+  EXPECT_EQ(job.deadline, job.expires_at - 10s);
+
+  auto events = on(*outputs, "otp.events");
+  ASSERT_EQ(events.size(), 1U);
+  EXPECT_EQ(events[0].key, kVid);
+  auto event = messages::decode_event(events[0].value).value();
+  EXPECT_EQ(event.type, "verification.created");
+  EXPECT_EQ(event.source, "otp-generator");
+  EXPECT_EQ(event.tenant, kTenant);
+  EXPECT_EQ(event.time, clock_.now());
+  EXPECT_EQ(event.data["recipient_masked"], "+141******71");
+  EXPECT_EQ(event.data["channel"], "sms");
+  EXPECT_EQ(event.data["code_length"], 6);
+  EXPECT_EQ(event.data["max_attempts"], 5);
+  EXPECT_EQ(event.data["expires_at"], format_rfc3339(job.expires_at));
+
+  auto replies = on(*outputs, "otp.replies");
+  ASSERT_EQ(replies.size(), 1U);
+  EXPECT_EQ(replies[0].key, "corr-1");
+  EXPECT_EQ(replies[0].partition, 3);
+  auto reply = messages::decode_reply(replies[0].value).value();
+  EXPECT_EQ(reply.correlation_id, "corr-1");
+  EXPECT_EQ(reply.request_id, "send-1");
+  EXPECT_EQ(reply.kind, messages::RequestKind::kSend);
+  EXPECT_EQ(reply.verification_id, kVid);
+  EXPECT_EQ(reply.outcome, Outcome::kPending);
+  EXPECT_EQ(reply.status, Status::kPending);
+  EXPECT_EQ(reply.attempts_remaining, 5);
+  EXPECT_EQ(reply.expires_at, job.expires_at);
+  EXPECT_EQ(reply.channel, messages::Channel::kSms);
+  EXPECT_EQ(reply.code_length, 6);
+}
+
+TEST_F(GeneratorStageTest, CodeLeavesOnlySealedAndIsStoredOnlyAsHmac) {
+  auto outputs = run(send_record(send_request()));
+  ASSERT_TRUE(outputs.has_value());
+  auto job_record = on(*outputs, "otp.delivery.sms").at(0);
+  auto job = messages::decode_delivery_job(job_record.value).value();
+  auto code = sealer_.unseal(job.sealed_code, kVid);
+  ASSERT_TRUE(code.has_value()) << code.error().message;
+  ASSERT_EQ(code->size(), 6U);
+
+  // The store holds the HMAC of exactly this code, and not the code.
+  const auto* stored = store_.find(kTenant, kVid);
+  ASSERT_NE(stored, nullptr);
+  EXPECT_EQ(stored->hmac, crypto::code_hmac(config_.hmac_keys.active(), kTenant, kVid, *code));
+  EXPECT_EQ(stored->key_id, "h1");
+
+  // The job carries the code only sealed: its fields are exactly these, none holding the code.
+  auto job_json = json::parse(job_record.value);
+  EXPECT_EQ(keys_of(job_json),
+            (std::set<std::string>{"schema_version", "job_id", "tenant", "verification_id",
+                                   "channel", "recipient", "sealed_code", "code_length", "locale",
+                                   "expires_at", "deadline", "attempt"}));
+  EXPECT_FALSE(holds_code(job_json, *code));
+  for (const auto& output : *outputs) {
+    if (output.topic == "otp.delivery.sms") continue;
+    auto payload = json::parse(output.value);
+    EXPECT_FALSE(holds_code(payload, *code)) << output.topic << ": " << output.value;
+    EXPECT_FALSE(payload.contains("code")) << output.topic;
+    EXPECT_FALSE(payload.contains("otp_code")) << output.topic;
+  }
+  EXPECT_EQ(keys_of(json::parse(on(*outputs, "otp.events").at(0).value)["data"]),
+            (std::set<std::string>{"channel", "recipient_masked", "code_length", "expires_at",
+                                   "max_attempts"}));
+}
+
+TEST_F(GeneratorStageTest, ReplayedSendYieldsByteIdenticalOutputsAndNoSecondCode) {
+  auto record = send_record(send_request());
+  auto first = run(record);
+  ASSERT_TRUE(first.has_value());
+  const std::string hmac = store_.find(kTenant, kVid)->hmac;
+  clock_.advance(5s);
+  auto second = run(record);
+  ASSERT_TRUE(second.has_value());
+  ASSERT_EQ(first->size(), second->size());
+  for (std::size_t i = 0; i < first->size(); ++i) {
+    EXPECT_EQ((*first)[i].topic, (*second)[i].topic);
+    EXPECT_EQ((*first)[i].key, (*second)[i].key);
+    EXPECT_EQ((*first)[i].value, (*second)[i].value);
+    EXPECT_EQ((*first)[i].partition, (*second)[i].partition);
+  }
+  EXPECT_EQ(store_.find(kTenant, kVid)->hmac, hmac);
+}
+
+TEST_F(GeneratorStageTest, SendWithoutVerificationIdDerivesTheSameOneOnReplay) {
+  auto request = send_request("send-derived");
+  request.verification_id.clear();
+  auto first = run(send_record(request));
+  auto second = run(send_record(request));
+  ASSERT_TRUE(first.has_value());
+  ASSERT_TRUE(second.has_value());
+  auto vid = only_reply(*first).verification_id;
+  EXPECT_TRUE(is_verification_id(vid)) << vid;
+  EXPECT_NE(vid, kVid);
+  EXPECT_EQ(only_reply(*second).verification_id, vid);
+  EXPECT_EQ((*first)[0].value, (*second)[0].value);
+
+  auto other = send_request("send-derived-2");
+  other.verification_id.clear();
+  auto third = run(send_record(other));
+  ASSERT_TRUE(third.has_value());
+  EXPECT_NE(only_reply(*third).verification_id, vid);
+}
+
+TEST_F(GeneratorStageTest, ReplayAfterApprovalDoesNotDeliverAgain) {
+  auto code = issue_code();
+  ASSERT_TRUE(run(verify_record(verify_request("verify-1", code))).has_value());
+  auto replay = run(send_record(send_request()));
+  ASSERT_TRUE(replay.has_value());
+  EXPECT_TRUE(on(*replay, "otp.delivery.sms").empty());
+  EXPECT_EQ(only_reply(*replay).outcome, Outcome::kPending);
+}
+
+TEST_F(GeneratorStageTest, SendWithoutReplyHeadersProducesNoReply) {
+  auto outputs = run(send_record(send_request(), /*with_reply=*/false));
+  ASSERT_TRUE(outputs.has_value());
+  EXPECT_TRUE(on(*outputs, "otp.replies").empty());
+  EXPECT_EQ(on(*outputs, "otp.delivery.sms").size(), 1U);
+  EXPECT_EQ(event_types(*outputs), std::vector<std::string>{"verification.created"});
+}
+
+TEST_F(GeneratorStageTest, EmailGoesToTheEmailDeliveryTopic) {
+  auto request = send_request();
+  request.channel = messages::Channel::kEmail;
+  request.recipient = "alice@example.com";
+  auto outputs = run(send_record(request));
+  ASSERT_TRUE(outputs.has_value());
+  EXPECT_EQ(on(*outputs, "otp.delivery.email").size(), 1U);
+  EXPECT_EQ(json::parse(on(*outputs, "otp.events").at(0).value)["data"]["recipient_masked"],
+            "a***e@example.com");
+}
+
+TEST_F(GeneratorStageTest, ImplausibleRecipientIsRefusedWithoutStoringAnything) {
+  auto request = send_request();
+  request.recipient = "not-a-number";
+  auto outputs = run(send_record(request));
+  ASSERT_TRUE(outputs.has_value());
+  ASSERT_EQ(outputs->size(), 1U);
+  EXPECT_EQ(only_reply(*outputs).outcome, Outcome::kInvalidRequest);
+  EXPECT_EQ(store_.calls(), 0);
+}
+
+TEST_F(GeneratorStageTest, VerificationIdOfAnotherRecipientIsAConflict) {
+  issue_code();
+  auto request = send_request("send-2");
+  request.recipient = "+14155550000";
+  auto outputs = run(send_record(request));
+  ASSERT_TRUE(outputs.has_value());
+  ASSERT_EQ(outputs->size(), 1U);
+  EXPECT_EQ(only_reply(*outputs).outcome, Outcome::kInvalidRequest);
+}
+
+TEST_F(GeneratorStageTest, CorrectCodeApprovesOnceThenAlreadyVerified) {
+  auto code = issue_code();
+  auto first = run(verify_record(verify_request("verify-1", code)));
+  ASSERT_TRUE(first.has_value()) << first.error().message;
+  auto reply = only_reply(*first);
+  EXPECT_EQ(reply.outcome, Outcome::kApproved);
+  EXPECT_EQ(reply.status, Status::kApproved);
+  EXPECT_EQ(reply.kind, messages::RequestKind::kVerify);
+  EXPECT_EQ(reply.attempts_remaining, 4);
+  EXPECT_EQ(event_types(*first), std::vector<std::string>{"verification.approved"});
+
+  auto second = run(verify_record(verify_request("verify-2", code)));
+  ASSERT_TRUE(second.has_value());
+  EXPECT_EQ(only_reply(*second).outcome, Outcome::kAlreadyVerified);
+  EXPECT_TRUE(event_types(*second).empty());
+}
+
+TEST_F(GeneratorStageTest, WrongCodesUseAttemptsThenMaxAttemptsReached) {
+  auto code = issue_code();
+  for (int i = 1; i <= 4; ++i) {
+    auto outputs = run(verify_record(verify_request("bad-" + std::to_string(i), wrong(code))));
+    ASSERT_TRUE(outputs.has_value());
+    auto reply = only_reply(*outputs);
+    EXPECT_EQ(reply.outcome, Outcome::kInvalidCode);
+    EXPECT_EQ(reply.status, Status::kPending);
+    EXPECT_EQ(reply.attempts_remaining, 5 - i);
+    EXPECT_EQ(event_types(*outputs), std::vector<std::string>{"verification.check_failed"});
+    auto event = messages::decode_event(on(*outputs, "otp.events").at(0).value).value();
+    EXPECT_EQ(event.data["attempts_remaining"], 5 - i);
+  }
+  auto fifth = run(verify_record(verify_request("bad-5", wrong(code))));
+  ASSERT_TRUE(fifth.has_value());
+  EXPECT_EQ(only_reply(*fifth).outcome, Outcome::kMaxAttemptsReached);
+  EXPECT_EQ(only_reply(*fifth).attempts_remaining, 0);
+  EXPECT_EQ(event_types(*fifth), (std::vector<std::string>{"verification.check_failed",
+                                                           "verification.max_attempts_reached"}));
+  // Even the right code is refused now, and nothing more is counted.
+  auto sixth = run(verify_record(verify_request("good-6", code)));
+  ASSERT_TRUE(sixth.has_value());
+  EXPECT_EQ(only_reply(*sixth).outcome, Outcome::kMaxAttemptsReached);
+  EXPECT_TRUE(event_types(*sixth).empty());
+  EXPECT_EQ(store_.find(kTenant, kVid)->attempts, 5);
+}
+
+TEST_F(GeneratorStageTest, ExpiredCodeIsRefusedEvenWhenCorrect) {
+  auto code = issue_code();
+  clock_.advance(600s);
+  auto outputs = run(verify_record(verify_request("verify-late", code)));
+  ASSERT_TRUE(outputs.has_value());
+  auto reply = only_reply(*outputs);
+  EXPECT_EQ(reply.outcome, Outcome::kExpired);
+  EXPECT_EQ(reply.status, Status::kExpired);
+  EXPECT_EQ(event_types(*outputs), std::vector<std::string>{"verification.expired"});
+  EXPECT_EQ(store_.find(kTenant, kVid)->attempts, 0);
+
+  auto again = run(verify_record(verify_request("verify-later", code)));
+  ASSERT_TRUE(again.has_value());
+  EXPECT_EQ(only_reply(*again).outcome, Outcome::kExpired);
+  EXPECT_TRUE(event_types(*again).empty());
+}
+
+TEST_F(GeneratorStageTest, RedeliveredVerifyIsAnsweredIdenticallyAndCountedOnce) {
+  auto code = issue_code();
+  auto record = verify_record(verify_request("verify-dup", wrong(code)));
+  auto first = run(record);
+  clock_.advance(1s);
+  auto second = run(record);
+  ASSERT_TRUE(first.has_value());
+  ASSERT_TRUE(second.has_value());
+  ASSERT_EQ(first->size(), second->size());
+  for (std::size_t i = 0; i < first->size(); ++i) {
+    EXPECT_EQ((*first)[i].value, (*second)[i].value);
+  }
+  EXPECT_EQ(store_.find(kTenant, kVid)->attempts, 1);
+}
+
+TEST_F(GeneratorStageTest, UnknownAndOtherTenantsVerificationsAnswerTheSame) {
+  auto code = issue_code();
+  auto unknown =
+      run(verify_record(verify_request("verify-u", code, "otp_ffffffffffffffffffffffffffffffff")));
+  auto foreign_request = verify_request("verify-u", code);
+  foreign_request.tenant = "other-tenant";
+  auto foreign = run(verify_record(foreign_request));
+  ASSERT_TRUE(unknown.has_value());
+  ASSERT_TRUE(foreign.has_value());
+  auto a = only_reply(*unknown);
+  auto b = only_reply(*foreign);
+  EXPECT_EQ(a.outcome, Outcome::kNotFound);
+  EXPECT_EQ(b.outcome, Outcome::kNotFound);
+  EXPECT_EQ(a.status, b.status);
+  EXPECT_EQ(a.message, b.message);
+  EXPECT_EQ(a.attempts_remaining, b.attempts_remaining);
+  EXPECT_EQ(a.expires_at, b.expires_at);
+  EXPECT_TRUE(event_types(*unknown).empty());
+  EXPECT_EQ(store_.find(kTenant, kVid)->attempts, 0);
+}
+
+TEST_F(GeneratorStageTest, SealedCodeFromTheIntakeIsUnsealedAndChecked) {
+  auto code = issue_code();
+  auto request = verify_request("verify-sealed", "");
+  request.otp_code.reset();
+  request.sealed_code = sealer_.seal(code, kVid);
+  auto outputs = run(verify_record(request));
+  ASSERT_TRUE(outputs.has_value());
+  EXPECT_EQ(only_reply(*outputs).outcome, Outcome::kApproved);
+}
+
+TEST_F(GeneratorStageTest, TamperedSealedCodeIsInvalidRequestWithoutUsingAnAttempt) {
+  auto code = issue_code();
+  auto request = verify_request("verify-tampered", "");
+  request.otp_code.reset();
+  // Sealed for another verification id: authentication fails.
+  request.sealed_code = sealer_.seal(code, "otp_ffffffffffffffffffffffffffffffff");
+  auto outputs = run(verify_record(request));
+  ASSERT_TRUE(outputs.has_value());
+  EXPECT_EQ(only_reply(*outputs).outcome, Outcome::kInvalidRequest);
+  EXPECT_EQ(store_.find(kTenant, kVid)->attempts, 0);
+}
+
+TEST_F(GeneratorStageTest, StaleVerifyIsUnavailableWithoutTouchingTheStore) {
+  auto code = issue_code();
+  const int calls = store_.calls();
+  auto request = verify_request("verify-stale", code);
+  request.requested_at = clock_.now() - 15001ms;
+  auto outputs = run(verify_record(request));
+  ASSERT_TRUE(outputs.has_value());
+  auto reply = only_reply(*outputs);
+  EXPECT_EQ(reply.outcome, Outcome::kUnavailable);
+  EXPECT_FALSE(reply.attempts_remaining.has_value());
+  EXPECT_TRUE(event_types(*outputs).empty());
+  EXPECT_EQ(store_.calls(), calls);
+  EXPECT_EQ(store_.find(kTenant, kVid)->status, Status::kPending);
+
+  request.requested_at = clock_.now() - 15000ms;  // exactly at the limit: still served
+  auto fresh = run(verify_record(request));
+  ASSERT_TRUE(fresh.has_value());
+  EXPECT_EQ(only_reply(*fresh).outcome, Outcome::kApproved);
+}
+
+TEST_F(GeneratorStageTest, VerifyWithoutReplyHeadersStillEmitsEvents) {
+  auto code = issue_code();
+  auto outputs = run(verify_record(verify_request("verify-quiet", code), /*with_reply=*/false));
+  ASSERT_TRUE(outputs.has_value());
+  EXPECT_TRUE(on(*outputs, "otp.replies").empty());
+  EXPECT_EQ(event_types(*outputs), std::vector<std::string>{"verification.approved"});
+}
+
+TEST_F(GeneratorStageTest, StoreOutageIsRetryableForSendAndVerify) {
+  auto code = issue_code();
+  store_.set_unavailable(true);
+  auto send = run(send_record(send_request("send-during-outage")));
+  ASSERT_FALSE(send.has_value());
+  EXPECT_EQ(send.error().code, Errc::kUnavailable);
+  EXPECT_TRUE(send.error().is_retryable());
+  auto verify = run(verify_record(verify_request("verify-during-outage", code)));
+  ASSERT_FALSE(verify.has_value());
+  EXPECT_EQ(verify.error().code, Errc::kUnavailable);
+
+  store_.set_unavailable(false);  // Redis is back: the retried record goes through
+  auto retried = run(verify_record(verify_request("verify-during-outage", code)));
+  ASSERT_TRUE(retried.has_value());
+  EXPECT_EQ(only_reply(*retried).outcome, Outcome::kApproved);
+}
+
+TEST_F(GeneratorStageTest, CodesIssuedBeforeAnHmacKeyRotationStillVerify) {
+  auto code = issue_code();
+  auto rotated = make_config({{"OTP_HMAC_KEYS", std::string(kHmacKey2) + "," + kHmacKey1}});
+  GeneratorStage after(store_, rotated, rng_, clock_);
+  auto outputs = after.decode(verify_record(verify_request("verify-rotated", code)))
+                     .and_then([&](const GeneratorInput& input) { return after.handle(input); });
+  ASSERT_TRUE(outputs.has_value());
+  EXPECT_EQ(only_reply(*outputs).outcome, Outcome::kApproved);
+
+  // Once the old key is dropped, a code it protects cannot be checked: park, never guess.
+  auto dropped = make_config({{"OTP_HMAC_KEYS", kHmacKey2}});
+  GeneratorStage later(store_, dropped, rng_, clock_);
+  auto refused = later.decode(verify_record(verify_request("verify-dropped", code)))
+                     .and_then([&](const GeneratorInput& input) { return later.handle(input); });
+  ASSERT_FALSE(refused.has_value());
+  EXPECT_EQ(refused.error().code, Errc::kInternal);
+}
+
+TEST_F(GeneratorStageTest, DecodeRefusesPoisonRecords) {
+  const std::vector<kafka::Record> poison = {
+      record("otp.send-requests", "not json", true),
+      record("otp.send-requests", R"({"schema_version":2})", true),
+      record("otp.verify-requests", R"({"schema_version":1,"tenant":"acme"})", true),
+      record("otp.other-topic", messages::encode(send_request()), true),
+  };
+  for (const auto& bad : poison) {
+    auto decoded = stage_.decode(bad);
+    ASSERT_FALSE(decoded.has_value()) << bad.topic << " " << bad.value;
+    EXPECT_EQ(decoded.error().code, Errc::kInvalidInput);
+  }
+  auto half = send_record(send_request(), false);
+  half.headers = {{"correlation_id", "corr-1"}};
+  EXPECT_FALSE(stage_.decode(half).has_value());
+  auto bad_partition = send_record(send_request(), false);
+  bad_partition.headers = {{"correlation_id", "corr-1"}, {"reply_partition", "-1"}};
+  EXPECT_FALSE(stage_.decode(bad_partition).has_value());
+  EXPECT_EQ(store_.calls(), 0);
+}
+
+TEST_F(GeneratorStageTest, RunnerDeadLettersPoisonAndPublishesGoodRecords) {
+  otp::testing::InMemoryProducer producer;
+  kafka::StageRunner runner(
+      stage_, producer, kafka::RunnerOptions{.stage_name = "generator", .dlq_topic = "otp.dlq"});
+  std::atomic<bool> stop{false};
+  auto bad = record("otp.send-requests", R"({"schema_version":2})", true);
+  bad.offset = 7;
+  runner.process(bad, stop);
+  auto good = send_record(send_request());
+  good.offset = 8;
+  runner.process(good, stop);
+  EXPECT_EQ(producer.records_for("otp.dlq").size(), 1U);
+  EXPECT_EQ(producer.records_for("otp.delivery.sms").size(), 1U);
+  EXPECT_EQ(producer.records_for("otp.replies").size(), 1U);
+  EXPECT_EQ(producer.records_for("otp.events").size(), 1U);
+}
+
+TEST_F(GeneratorStageTest, EventIdsAreDistinctPerCauseAndUuidShaped) {
+  auto code = issue_code();
+  auto outputs = run(verify_record(verify_request("verify-x", wrong(code))));
+  ASSERT_TRUE(outputs.has_value());
+  auto created =
+      messages::decode_event(on(run(send_record(send_request())).value(), "otp.events").at(0).value)
+          .value();
+  auto failed = messages::decode_event(on(*outputs, "otp.events").at(0).value).value();
+  EXPECT_NE(created.id, failed.id);
+  for (const auto& id : {created.id, failed.id}) {
+    ASSERT_EQ(id.size(), 36U) << id;
+    EXPECT_EQ(id[8], '-');
+    EXPECT_EQ(id[14], '8');
+    EXPECT_NE(std::string("89ab").find(id[19]), std::string::npos) << id;
+  }
+}
+
+}  // namespace
+}  // namespace otp::generator
