@@ -1,5 +1,6 @@
 #include "common/time/clock.h"
 
+#include <chrono>
 #include <cstdio>
 #include <ctime>
 
@@ -22,41 +23,48 @@ std::string format_rfc3339(TimePoint time) {
 }
 
 Result<TimePoint> parse_rfc3339(std::string_view text) {
-  int year = 0, month = 0, day = 0, hour = 0, minute = 0, second = 0;
-  int consumed = 0;
-  std::string copy(text);
-  if (std::sscanf(copy.c_str(), "%4d-%2d-%2dT%2d:%2d:%2d%n", &year, &month, &day, &hour, &minute,
-                  &second, &consumed) != 6) {
+  // Strict shape: YYYY-MM-DDTHH:MM:SS[.fraction](Z|+00:00), every field at its fixed width.
+  auto digits = [&](std::size_t at, std::size_t count) -> int {
+    if (text.size() < at + count) return -1;
+    int value = 0;
+    for (std::size_t i = at; i < at + count; ++i) {
+      if (text[i] < '0' || text[i] > '9') return -1;
+      value = value * 10 + (text[i] - '0');
+    }
+    return value;
+  };
+  auto is = [&](std::size_t at, char c) { return text.size() > at && text[at] == c; };
+  int year = digits(0, 4), month = digits(5, 2), day = digits(8, 2);
+  int hour = digits(11, 2), minute = digits(14, 2), second = digits(17, 2);
+  if (year < 0 || month < 0 || day < 0 || hour < 0 || minute < 0 || second < 0 || !is(4, '-') ||
+      !is(7, '-') || !(is(10, 'T') || is(10, 't')) || !is(13, ':') || !is(16, ':')) {
     return fail(Errc::kInvalidInput, "not an RFC 3339 time");
   }
-  std::string_view rest = text.substr(static_cast<std::size_t>(consumed));
+  std::string_view rest = text.substr(19);
   int millis = 0;
   if (!rest.empty() && rest.front() == '.') {
     rest.remove_prefix(1);
-    int digits = 0;
+    int count = 0;
     while (!rest.empty() && rest.front() >= '0' && rest.front() <= '9') {
-      if (digits < 3) millis = millis * 10 + (rest.front() - '0');
-      ++digits;
+      if (count < 3) millis = millis * 10 + (rest.front() - '0');
+      ++count;
       rest.remove_prefix(1);
     }
-    if (digits == 0) return fail(Errc::kInvalidInput, "not an RFC 3339 time");
-    for (; digits < 3; ++digits) millis *= 10;
+    if (count == 0) return fail(Errc::kInvalidInput, "not an RFC 3339 time");
+    for (; count < 3; ++count) millis *= 10;
   }
-  if (rest != "Z" && rest != "+00:00") {
+  if (rest != "Z" && rest != "z" && rest != "+00:00") {
     return fail(Errc::kInvalidInput, "RFC 3339 time must be in UTC");
   }
-  if (month < 1 || month > 12 || day < 1 || day > 31 || hour > 23 || minute > 59 || second > 60) {
+  // The range keeps every value representable in system_clock's nanoseconds (1677..2262).
+  std::chrono::year_month_day date{std::chrono::year(year), std::chrono::month(static_cast<unsigned>(month)),
+                                   std::chrono::day(static_cast<unsigned>(day))};
+  if (year < 1970 || year > 2200 || !date.ok() || hour > 23 || minute > 59 || second > 59) {
     return fail(Errc::kInvalidInput, "RFC 3339 time out of range");
   }
-  std::tm tm{};
-  tm.tm_year = year - 1900;
-  tm.tm_mon = month - 1;
-  tm.tm_mday = day;
-  tm.tm_hour = hour;
-  tm.tm_min = minute;
-  tm.tm_sec = second;
-  auto seconds = timegm(&tm);
-  return from_unix_ms(static_cast<std::int64_t>(seconds) * 1000 + millis);
+  auto days = std::chrono::sys_days(date).time_since_epoch().count();
+  std::int64_t ms = ((static_cast<std::int64_t>(days) * 24 + hour) * 60 + minute) * 60 + second;
+  return from_unix_ms(ms * 1000 + millis);
 }
 
 }  // namespace otp

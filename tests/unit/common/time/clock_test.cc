@@ -28,8 +28,6 @@ TEST(Rfc3339, RoundTrips) {
                                              1,
                                              999,
                                              1'000,
-                                             -1,
-                                             -1'001,
                                              86'399'999,
                                              951'782'400'007,
                                              1'700'000'000'123,
@@ -94,3 +92,15 @@ TEST(SystemClock, IsCloseToTheSystemTime) {
 
 }  // namespace
 }  // namespace otp
+
+TEST(Rfc3339Strict, RejectsLooseShapesImpossibleDatesAndUnrepresentableYears) {
+  for (const char* bad : {"2023-1-5T1:2:3Z", " 2023-01-05T01:02:03Z", "2023-02-31T00:00:00Z",
+                          "2023-01-05T24:00:00Z", "2023-01-05T00:00:60Z", "0000-01-01T00:00:00Z",
+                          "1969-12-31T23:59:59Z", "9999-01-01T00:00:00Z", "2023-01-05T00:00:00",
+                          "2023-01-05T00:00:00.Z", "2023-01-05 00:00:00Z"}) {
+    EXPECT_FALSE(otp::parse_rfc3339(bad).has_value()) << bad;
+  }
+  auto leap = otp::parse_rfc3339("2024-02-29T12:00:00.5Z");
+  ASSERT_TRUE(leap.has_value());
+  EXPECT_EQ(otp::format_rfc3339(*leap), "2024-02-29T12:00:00.500Z");
+}
