@@ -45,9 +45,7 @@ std::string EnvReader::required_string(const std::string& key) {
   return *value;
 }
 
-Secret EnvReader::required_secret(const std::string& key) {
-  return Secret(required_string(key));
-}
+Secret EnvReader::required_secret(const std::string& key) { return Secret(required_string(key)); }
 
 Secret EnvReader::secret(const std::string& key, std::string fallback) {
   return Secret(string(key, std::move(fallback)));

@@ -43,7 +43,12 @@ std::string code_hmac(const Key& key, std::string_view tenant, std::string_view 
   std::string message;
   // Domain-separated from recipient_hash ("recipient|...") so the two can never collide.
   message.reserve(tenant.size() + verification_id.size() + code.size() + 7);
-  message.append("code|").append(tenant).append("|").append(verification_id).append("|").append(code);
+  message.append("code|")
+      .append(tenant)
+      .append("|")
+      .append(verification_id)
+      .append("|")
+      .append(code);
   auto hex = hmac_sha256_hex(key.bytes, message);
   OPENSSL_cleanse(message.data(), message.size());  // it holds the code in clear
   return hex;

@@ -21,9 +21,9 @@ namespace otp::crypto {
 [[nodiscard]] std::string hmac_sha256_hex(std::span<const std::uint8_t> key,
                                           std::string_view message);
 
-/// What Redis stores instead of a code: hex(HMAC-SHA256(key, "code|" + tenant|verification_id|code)),
-/// domain-separated from recipient_hash.
-/// Binding tenant and verification id means a stored value is useless for any other verification.
+/// What Redis stores instead of a code: hex(HMAC-SHA256(key, "code|" +
+/// tenant|verification_id|code)), domain-separated from recipient_hash. Binding tenant and
+/// verification id means a stored value is useless for any other verification.
 [[nodiscard]] std::string code_hmac(const Key& key, std::string_view tenant,
                                     std::string_view verification_id, std::string_view code);
 

@@ -22,8 +22,8 @@ Result<void> ensure_topics(const KafkaSettings& settings,
     rd_kafka_NewTopic_destroy_array(requests.data(), requests.size());
   };
   for (const auto& topic : topics) {
-    auto* request = rd_kafka_NewTopic_new(topic.name.c_str(), topic.partitions,
-                                          replication_factor, errstr, sizeof errstr);
+    auto* request = rd_kafka_NewTopic_new(topic.name.c_str(), topic.partitions, replication_factor,
+                                          errstr, sizeof errstr);
     if (request == nullptr) {
       destroy_requests();
       return fail(Errc::kInvalidInput, "topic " + topic.name + ": " + errstr);

@@ -34,8 +34,8 @@ class BatchRunner {
     });
     Result<void> outcome;
     while (!stop.load()) {
-      auto polled = consumer.poll(batch_.empty() ? options_.poll_timeout
-                                                 : std::chrono::milliseconds(5));
+      auto polled =
+          consumer.poll(batch_.empty() ? options_.poll_timeout : std::chrono::milliseconds(5));
       if (!polled) {
         outcome = tl::unexpected(polled.error());
         break;

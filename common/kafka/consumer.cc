@@ -71,11 +71,12 @@ Record copy_record(const rd_kafka_message_t* message) {
     const char* name = nullptr;
     const void* value = nullptr;
     size_t size = 0;
-    for (size_t i = 0; rd_kafka_header_get_all(headers, i, &name, &value, &size) ==
-                       RD_KAFKA_RESP_ERR_NO_ERROR;
+    for (size_t i = 0;
+         rd_kafka_header_get_all(headers, i, &name, &value, &size) == RD_KAFKA_RESP_ERR_NO_ERROR;
          ++i) {
-      record.headers.emplace_back(
-          name, value == nullptr ? std::string() : std::string(static_cast<const char*>(value), size));
+      record.headers.emplace_back(name, value == nullptr
+                                            ? std::string()
+                                            : std::string(static_cast<const char*>(value), size));
     }
   }
   rd_kafka_timestamp_type_t type;
@@ -155,7 +156,8 @@ Result<std::optional<Record>> Consumer::poll(std::chrono::milliseconds timeout) 
   if (message == nullptr) return std::optional<Record>{};
   std::unique_ptr<rd_kafka_message_t, decltype(&rd_kafka_message_destroy)> owned(
       message, &rd_kafka_message_destroy);
-  if (message->err == RD_KAFKA_RESP_ERR_NO_ERROR) return std::optional<Record>(copy_record(message));
+  if (message->err == RD_KAFKA_RESP_ERR_NO_ERROR)
+    return std::optional<Record>(copy_record(message));
   if (message->err == RD_KAFKA_RESP_ERR__PARTITION_EOF ||
       message->err == RD_KAFKA_RESP_ERR__TIMED_OUT) {
     return std::optional<Record>{};
@@ -174,8 +176,7 @@ Result<void> Consumer::store_offset(const TopicPartition& partition, std::int64_
   PartitionList list(rd_kafka_topic_partition_list_new(1));
   rd_kafka_topic_partition_list_add(list.get(), partition.topic.c_str(), partition.partition)
       ->offset = next_offset;
-  if (auto err = rd_kafka_offsets_store(impl_->rk, list.get());
-      err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+  if (auto err = rd_kafka_offsets_store(impl_->rk, list.get()); err != RD_KAFKA_RESP_ERR_NO_ERROR) {
     return tl::unexpected(detail::map_error(err, "store offset " + partition.topic));
   }
   auto stored_err = list->elems[0].err;

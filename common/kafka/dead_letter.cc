@@ -4,10 +4,13 @@
 
 namespace otp::kafka {
 
-OutboundRecord dead_letter_record(const Record& poison, const Error& error,
-                                  std::string_view stage, const std::string& dlq_topic) {
-  OutboundRecord out{.topic = dlq_topic, .key = poison.key, .value = poison.value,
-                     .headers = poison.headers, .partition = std::nullopt};
+OutboundRecord dead_letter_record(const Record& poison, const Error& error, std::string_view stage,
+                                  const std::string& dlq_topic) {
+  OutboundRecord out{.topic = dlq_topic,
+                     .key = poison.key,
+                     .value = poison.value,
+                     .headers = poison.headers,
+                     .partition = std::nullopt};
   out.headers.emplace_back(messages::kHeaderDlqReason, error.message);
   out.headers.emplace_back(messages::kHeaderDlqErrorCode, std::string(to_string(error.code)));
   out.headers.emplace_back(messages::kHeaderDlqSourceTopic, poison.topic);

@@ -44,7 +44,8 @@ void on_delivery(rd_kafka_t* /*rk*/, const rd_kafka_message_t* message, void* /*
 
 void on_error(rd_kafka_t* /*rk*/, int err, const char* reason, void* /*opaque*/) {
   // Broker-down and similar errors are transient: librdkafka retries by itself.
-  spdlog::warn("kafka.producer_error code={} reason=\"{}\"", rd_kafka_err2name(static_cast<rd_kafka_resp_err_t>(err)), reason);
+  spdlog::warn("kafka.producer_error code={} reason=\"{}\"",
+               rd_kafka_err2name(static_cast<rd_kafka_resp_err_t>(err)), reason);
 }
 
 }  // namespace
@@ -118,8 +119,7 @@ Result<void> KafkaProducer::produce(const OutboundRecord& record, DeliveryCallba
 }
 
 bool KafkaProducer::flush(std::chrono::milliseconds timeout) {
-  return rd_kafka_flush(impl_->rk, static_cast<int>(timeout.count())) ==
-         RD_KAFKA_RESP_ERR_NO_ERROR;
+  return rd_kafka_flush(impl_->rk, static_cast<int>(timeout.count())) == RD_KAFKA_RESP_ERR_NO_ERROR;
 }
 
 Result<void> publish_and_wait(Producer& producer, std::span<const OutboundRecord> records,

@@ -75,8 +75,7 @@ class StageRunner {
   void process(const Record& record, const std::atomic<bool>& stop) {
     auto outputs = outputs_for(record, stop);
     if (!outputs) return;  // stopped while retrying: the offset is never stored
-    auto pending =
-        tracker_.begin({record.topic, record.partition}, record.offset, outputs->size());
+    auto pending = tracker_.begin({record.topic, record.partition}, record.offset, outputs->size());
     for (const auto& output : *outputs) {
       auto backoff = options_.initial_backoff;
       while (true) {
@@ -96,7 +95,7 @@ class StageRunner {
 
  private:
   std::optional<std::vector<OutboundRecord>> outputs_for(const Record& record,
-                                                        const std::atomic<bool>& stop) {
+                                                         const std::atomic<bool>& stop) {
     auto backoff = options_.initial_backoff;
     while (true) {
       auto outputs =

@@ -145,7 +145,9 @@ json sealed_json(const crypto::Sealed& sealed) {
   return {{"key_id", sealed.key_id}, {"data", sealed.data}};
 }
 
-std::string_view to_string(RequestKind kind) { return kind == RequestKind::kSend ? "send" : "verify"; }
+std::string_view to_string(RequestKind kind) {
+  return kind == RequestKind::kSend ? "send" : "verify";
+}
 
 Result<RequestKind> parse_request_kind(std::string_view text) {
   if (text == "send") return RequestKind::kSend;
@@ -248,8 +250,10 @@ Result<Reply> decode_reply(std::string_view payload) {
     message.expires_at = fields.optional_time("expires_at");
     if (auto channel = fields.optional_string("channel", 16)) {
       auto parsed = parse_channel(*channel);
-      if (!parsed) fields.reject("channel", parsed.error().message);
-      else message.channel = *parsed;
+      if (!parsed)
+        fields.reject("channel", parsed.error().message);
+      else
+        message.channel = *parsed;
     }
     if (auto length = fields.optional_integer("code_length")) {
       message.code_length = static_cast<int>(*length);
@@ -315,8 +319,10 @@ Result<Event> decode_event(std::string_view payload) {
     message.tenant = fields.id("tenant");
     message.verification_id = fields.verification_id("verification_id");
     if (object.contains("data")) {
-      if (!object["data"].is_object()) fields.reject("data", "must be an object");
-      else message.data = std::move(object["data"]);
+      if (!object["data"].is_object())
+        fields.reject("data", "must be an object");
+      else
+        message.data = std::move(object["data"]);
     }
     return message;
   });

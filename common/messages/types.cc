@@ -61,9 +61,7 @@ Result<Channel> parse_channel(std::string_view text) {
 }
 
 std::string_view to_string(Status status) noexcept { return name_of(kStatuses, status); }
-Result<Status> parse_status(std::string_view text) {
-  return parse_from(kStatuses, text, "status");
-}
+Result<Status> parse_status(std::string_view text) { return parse_from(kStatuses, text, "status"); }
 
 std::string_view to_string(Outcome outcome) noexcept { return name_of(kOutcomes, outcome); }
 Result<Outcome> parse_outcome(std::string_view text) {

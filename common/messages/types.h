@@ -19,10 +19,10 @@ enum class Status { kPending, kApproved, kCanceled, kMaxAttemptsReached, kExpire
 
 /// What the generator answers to one request. The intake maps each to an HTTP reply.
 enum class Outcome {
-  kPending,             ///< send: a code was issued (or an earlier one replayed) and is being delivered
-  kApproved,            ///< verify: the code matched; the verification is approved and consumed
-  kInvalidCode,         ///< verify: wrong code, an attempt was used
-  kExpired,             ///< verify: the code's time ran out
+  kPending,      ///< send: a code was issued (or an earlier one replayed) and is being delivered
+  kApproved,     ///< verify: the code matched; the verification is approved and consumed
+  kInvalidCode,  ///< verify: wrong code, an attempt was used
+  kExpired,      ///< verify: the code's time ran out
   kMaxAttemptsReached,  ///< verify: no attempts left
   kAlreadyVerified,     ///< verify: the code was already used
   kCanceled,            ///< verify: the verification was canceled

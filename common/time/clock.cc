@@ -57,7 +57,8 @@ Result<TimePoint> parse_rfc3339(std::string_view text) {
     return fail(Errc::kInvalidInput, "RFC 3339 time must be in UTC");
   }
   // The range keeps every value representable in system_clock's nanoseconds (1677..2262).
-  std::chrono::year_month_day date{std::chrono::year(year), std::chrono::month(static_cast<unsigned>(month)),
+  std::chrono::year_month_day date{std::chrono::year(year),
+                                   std::chrono::month(static_cast<unsigned>(month)),
                                    std::chrono::day(static_cast<unsigned>(day))};
   if (year < 1970 || year > 2200 || !date.ok() || hour > 23 || minute > 59 || second > 59) {
     return fail(Errc::kInvalidInput, "RFC 3339 time out of range");

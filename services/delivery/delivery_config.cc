@@ -17,7 +17,8 @@ Result<DeliveryConfig> DeliveryConfig::from_env(const std::string& channel_flag,
   }
   config.kafka = kafka::settings_from_env(env, "otp-delivery-" + channel);
   config.topic_prefix = env.string("OTP_TOPIC_PREFIX", config.topic_prefix);
-  config.log_level = env.choice("OTP_LOG_LEVEL", "info", {"trace", "debug", "info", "warn", "error"});
+  config.log_level =
+      env.choice("OTP_LOG_LEVEL", "info", {"trace", "debug", "info", "warn", "error"});
   config.seal_keys = env.required_secret("OTP_SEAL_KEYS");
   config.brand = env.string("OTP_BRAND", config.brand);
   config.provider_timeout =
@@ -25,9 +26,10 @@ Result<DeliveryConfig> DeliveryConfig::from_env(const std::string& channel_flag,
                  std::chrono::milliseconds(60000));
 
   // Each channel names its provider in its own key so one environment can configure all three.
-  std::string provider_key = "OTP_" + std::string(channel == "whatsapp" ? "WHATSAPP"
-                                                  : channel == "email"  ? "EMAIL"
-                                                                        : "SMS") +
+  std::string provider_key = "OTP_" +
+                             std::string(channel == "whatsapp" ? "WHATSAPP"
+                                         : channel == "email"  ? "EMAIL"
+                                                               : "SMS") +
                              "_PROVIDER";
   std::vector<std::string> allowed = {"outbox"};
   if (config.channel == messages::Channel::kSms) allowed.emplace_back("twilio");

@@ -16,7 +16,7 @@ struct DeliveryConfig {
   kafka::KafkaSettings kafka;
   std::string topic_prefix = "otp.";
   std::string log_level = "info";
-  config::Secret seal_keys;  ///< OTP_SEAL_KEYS: unseals the codes in delivery jobs
+  config::Secret seal_keys;   ///< OTP_SEAL_KEYS: unseals the codes in delivery jobs
   std::string brand = "OTP";  ///< the name in the message ("Your <brand> code is ...")
   /// `outbox` (dev: a JSON-lines file) or, for SMS, `twilio`.
   std::string provider = "outbox";

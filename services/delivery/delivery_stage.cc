@@ -21,10 +21,9 @@ DeliveryStage::DeliveryStage(messages::Channel channel, Provider& provider,
 Result<messages::DeliveryJob> DeliveryStage::decode(const kafka::Record& record) const {
   auto job = messages::decode_delivery_job(record.value);
   if (job && job->channel != channel_) {
-    return fail(Errc::kInvalidInput, "delivery job for channel " +
-                                         std::string(messages::to_string(job->channel)) +
-                                         " on the " + std::string(messages::to_string(channel_)) +
-                                         " topic");
+    return fail(Errc::kInvalidInput,
+                "delivery job for channel " + std::string(messages::to_string(job->channel)) +
+                    " on the " + std::string(messages::to_string(channel_)) + " topic");
   }
   return job;
 }
@@ -76,15 +75,14 @@ kafka::OutboundRecord DeliveryStage::event(const messages::DeliveryJob& job, std
                                            nlohmann::json data) const {
   data["channel"] = messages::to_string(channel_);
   data["job_id"] = job.job_id;
-  messages::Event event{
-      .id = crypto::derived_uuid(job.tenant + "|" + job.job_id + "|" +
-                                 std::to_string(job.attempt) + "|" + type),
-      .type = std::move(type),
-      .source = "otp-delivery",
-      .time = clock_.now(),
-      .tenant = job.tenant,
-      .verification_id = job.verification_id,
-      .data = std::move(data)};
+  messages::Event event{.id = crypto::derived_uuid(job.tenant + "|" + job.job_id + "|" +
+                                                   std::to_string(job.attempt) + "|" + type),
+                        .type = std::move(type),
+                        .source = "otp-delivery",
+                        .time = clock_.now(),
+                        .tenant = job.tenant,
+                        .verification_id = job.verification_id,
+                        .data = std::move(data)};
   return kafka::OutboundRecord{.topic = topics_.events,
                                .key = job.verification_id,
                                .value = messages::encode(event),

@@ -75,9 +75,9 @@ int run(const otp::delivery::DeliveryConfig& config) {
   }
 
   delivery::DeliveryStage stage(config.channel, *provider, sealer, clock, topics, config.brand);
-  kafka::StageRunner runner(stage, **producer,
-                            kafka::RunnerOptions{.stage_name = "delivery-" + channel,
-                                                 .dlq_topic = topics.dlq});
+  kafka::StageRunner runner(
+      stage, **producer,
+      kafka::RunnerOptions{.stage_name = "delivery-" + channel, .dlq_topic = topics.dlq});
   spdlog::info("delivery.started channel={} provider={} topic={}", channel, provider->name(),
                topics.delivery(config.channel));
   auto outcome = runner.run(**consumer, stop);

@@ -32,9 +32,8 @@ int topics(const std::string& verb) {
     std::fputs(kUsage, stderr);
     return 2;
   }
-  otp::kafka::KafkaSettings settings{.brokers = env.required_string("OTP_KAFKA_BROKERS"),
-                                     .client_id = "otpctl",
-                                     .properties = {}};
+  otp::kafka::KafkaSettings settings{
+      .brokers = env.required_string("OTP_KAFKA_BROKERS"), .client_id = "otpctl", .properties = {}};
   auto replication = static_cast<int>(env.integer("OTP_KAFKA_REPLICATION", 1, 1, 5));
   if (auto valid = env.finish(); !valid) {
     std::fprintf(stderr, "otpctl: %s\n", valid.error().message.c_str());

@@ -8,10 +8,6 @@
 #include "tests/support/subprocess.h"
 
 #include <gtest/gtest.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
-#include <unistd.h>
-
 #include <nlohmann/json.hpp>
 #include <pqxx/pqxx>
 
@@ -19,9 +15,12 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <netinet/in.h>
 #include <regex>
 #include <sstream>
+#include <sys/socket.h>
 #include <thread>
+#include <unistd.h>
 
 namespace otp {
 namespace {
@@ -144,10 +143,12 @@ class OtpFlowTest : public ::testing::Test {
     ASSERT_FALSE(HasFailure());
 
     base_url_ = "http://127.0.0.1:" + std::to_string(http_port_);
-    ASSERT_TRUE(eventually(60s, [&] {
-      auto ready = http_.send(request("GET", base_url_ + "/readyz"));
-      return ready && ready->status == 200;
-    })) << "otp-intake did not become ready; logs in " << log_dir_;
+    ASSERT_TRUE(eventually(60s,
+                           [&] {
+                             auto ready = http_.send(request("GET", base_url_ + "/readyz"));
+                             return ready && ready->status == 200;
+                           }))
+        << "otp-intake did not become ready; logs in " << log_dir_;
   }
 
   void TearDown() override {
@@ -172,9 +173,8 @@ class OtpFlowTest : public ::testing::Test {
 
   Result<http::HttpResponse> post(const std::string& path, const json& body) {
     auto out = request("POST", base_url_ + path);
-    out.headers = {{"Content-Type", "application/json"},
-                   {"X-API-Key", kApiKey},
-                   {"X-API-Secret", kApiSecret}};
+    out.headers = {
+        {"Content-Type", "application/json"}, {"X-API-Key", kApiKey}, {"X-API-Secret", kApiSecret}};
     out.body = body.dump();
     return http_.send(out);
   }
@@ -196,10 +196,10 @@ class OtpFlowTest : public ::testing::Test {
     pqxx::connection connection(pg_url_);
     pqxx::work tx(connection);
     std::vector<std::string> types;
-    for (const auto& row : tx.exec_params(
-             "SELECT type FROM otp_events WHERE tenant = $1 AND verification_id = $2 "
-             "ORDER BY occurred_at, ingested_at",
-             tenant_, verification_id)) {
+    for (const auto& row :
+         tx.exec_params("SELECT type FROM otp_events WHERE tenant = $1 AND verification_id = $2 "
+                        "ORDER BY occurred_at, ingested_at",
+                        tenant_, verification_id)) {
       types.push_back(row[0].as<std::string>());
     }
     return types;
@@ -249,8 +249,8 @@ TEST_F(OtpFlowTest, SendDeliverVerifyApproveAndAuditWithoutLeakingTheCode) {
   const std::string wrong = code == "000000" ? "111111" : "000000";
 
   // A wrong code uses up an attempt.
-  auto wrong_reply = post("/otp/verify", {{"appid", tenant_}, {"verification_id", vid},
-                                          {"otp_code", wrong}});
+  auto wrong_reply =
+      post("/otp/verify", {{"appid", tenant_}, {"verification_id", vid}, {"otp_code", wrong}});
   ASSERT_TRUE(wrong_reply.has_value());
   EXPECT_EQ(wrong_reply->status, 400) << wrong_reply->body;
   auto wrong_json = json::parse(wrong_reply->body);
@@ -258,23 +258,22 @@ TEST_F(OtpFlowTest, SendDeliverVerifyApproveAndAuditWithoutLeakingTheCode) {
   EXPECT_EQ(wrong_json.value("attempts_remaining", -1), 4);
 
   // The right code approves.
-  auto approved = post("/otp/verify", {{"appid", tenant_}, {"verification_id", vid},
-                                       {"otp_code", code}});
+  auto approved =
+      post("/otp/verify", {{"appid", tenant_}, {"verification_id", vid}, {"otp_code", code}});
   ASSERT_TRUE(approved.has_value());
   EXPECT_EQ(approved->status, 200) << approved->body;
   EXPECT_EQ(json::parse(approved->body).value("status", ""), "approved");
 
   // A code verifies at most once.
-  auto again = post("/otp/verify", {{"appid", tenant_}, {"verification_id", vid},
-                                    {"otp_code", code}});
+  auto again =
+      post("/otp/verify", {{"appid", tenant_}, {"verification_id", vid}, {"otp_code", code}});
   ASSERT_TRUE(again.has_value());
   EXPECT_EQ(again->status, 409) << again->body;
   EXPECT_EQ(json::parse(again->body)["error"].value("code", ""), "already_verified");
 
   // Every lifecycle event reaches PostgreSQL, in order.
   const std::vector<std::string> expected = {"verification.created", "delivery.sent",
-                                             "verification.check_failed",
-                                             "verification.approved"};
+                                             "verification.check_failed", "verification.approved"};
   std::vector<std::string> types;
   ASSERT_TRUE(eventually(30s, [&] { return (types = event_types(vid)).size() >= 4; }))
       << "audit rows: " << types.size();

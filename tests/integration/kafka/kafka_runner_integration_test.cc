@@ -95,14 +95,17 @@ class KafkaRunnerTest : public ::testing::Test {
     ASSERT_TRUE(consumer.has_value());
     ASSERT_TRUE((*consumer)->subscribe({topics_.send_requests}).has_value());
     StageRunner runner(stage, *producer_,
-                       RunnerOptions{.stage_name = "upper", .dlq_topic = topics_.dlq,
-                                     .poll_timeout = 50ms, .initial_backoff = 10ms,
+                       RunnerOptions{.stage_name = "upper",
+                                     .dlq_topic = topics_.dlq,
+                                     .poll_timeout = 50ms,
+                                     .initial_backoff = 10ms,
                                      .max_backoff = 50ms});
     std::atomic<bool> stop{false};
     Result<void> outcome;
     std::thread worker([&] { outcome = runner.run(**consumer, stop); });
     auto deadline = std::chrono::steady_clock::now() + 30s;
-    while (!until() && std::chrono::steady_clock::now() < deadline) std::this_thread::sleep_for(20ms);
+    while (!until() && std::chrono::steady_clock::now() < deadline)
+      std::this_thread::sleep_for(20ms);
     stop = true;
     worker.join();
     EXPECT_TRUE(outcome.has_value()) << outcome.error().message;
@@ -149,8 +152,10 @@ TEST_F(KafkaRunnerTest, RecordFailingWhenStoppedIsProcessedByTheNextRunNotSkippe
   ASSERT_TRUE(consumer.has_value());
   ASSERT_TRUE((*consumer)->subscribe({topics_.send_requests}).has_value());
   StageRunner runner(failing, *producer_,
-                     RunnerOptions{.stage_name = "upper", .dlq_topic = topics_.dlq,
-                                   .poll_timeout = 50ms, .initial_backoff = 10ms,
+                     RunnerOptions{.stage_name = "upper",
+                                   .dlq_topic = topics_.dlq,
+                                   .poll_timeout = 50ms,
+                                   .initial_backoff = 10ms,
                                    .max_backoff = 20ms});
   std::atomic<bool> stop{false};
   std::thread worker([&] { (void)runner.run(**consumer, stop); });
@@ -199,9 +204,12 @@ TEST_F(KafkaRunnerTest, BatchRunnerWritesEverythingAndRetriesAFailedWrite) {
   ASSERT_TRUE(consumer.has_value());
   ASSERT_TRUE((*consumer)->subscribe({topics_.events}).has_value());
   BatchRunner runner(sink, *producer_,
-                     RunnerOptions{.stage_name = "sink", .dlq_topic = topics_.dlq,
-                                   .poll_timeout = 50ms, .initial_backoff = 10ms,
-                                   .max_backoff = 50ms, .batch_size = 100,
+                     RunnerOptions{.stage_name = "sink",
+                                   .dlq_topic = topics_.dlq,
+                                   .poll_timeout = 50ms,
+                                   .initial_backoff = 10ms,
+                                   .max_backoff = 50ms,
+                                   .batch_size = 100,
                                    .batch_age = 50ms});
   std::atomic<bool> stop{false};
   std::thread worker([&] { (void)runner.run(**consumer, stop); });

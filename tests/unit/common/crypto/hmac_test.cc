@@ -1,4 +1,5 @@
 #include "common/crypto/hmac.h"
+
 #include "common/crypto/digest.h"
 
 #include <gtest/gtest.h>
@@ -46,7 +47,8 @@ TEST(HmacSha256, HandlesEmptyKeyAndMessage) {
 TEST(CodeHmac, IsDomainSeparatedHmacOfTenantVerificationIdAndCode) {
   const auto key = make_key("k1", 0x42);
   const auto hmac = code_hmac(key, "acme", "otp_0123456789abcdef0123456789abcdef", "123456");
-  EXPECT_EQ(hmac, hmac_sha256_hex(key.bytes, "code|acme|otp_0123456789abcdef0123456789abcdef|123456"));
+  EXPECT_EQ(hmac,
+            hmac_sha256_hex(key.bytes, "code|acme|otp_0123456789abcdef0123456789abcdef|123456"));
   EXPECT_EQ(hmac.size(), 64U);
   EXPECT_EQ(hmac.find_first_not_of("0123456789abcdef"), std::string::npos);
 }

@@ -1,10 +1,10 @@
 // Round trips and strict decoding for every Kafka payload (common/messages).
 
 #include "common/messages/messages.h"
+
 #include "common/messages/topics.h"
 
 #include <gtest/gtest.h>
-
 #include <nlohmann/json.hpp>
 
 namespace otp::messages {

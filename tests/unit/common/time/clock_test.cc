@@ -24,14 +24,8 @@ TEST(FormatRfc3339, TruncatesBelowMilliseconds) {
 }
 
 TEST(Rfc3339, RoundTrips) {
-  const std::vector<std::int64_t> samples = {0,
-                                             1,
-                                             999,
-                                             1'000,
-                                             86'399'999,
-                                             951'782'400'007,
-                                             1'700'000'000'123,
-                                             4'102'444'799'999};
+  const std::vector<std::int64_t> samples = {
+      0, 1, 999, 1'000, 86'399'999, 951'782'400'007, 1'700'000'000'123, 4'102'444'799'999};
   for (auto ms : samples) {
     const auto text = format_rfc3339(from_unix_ms(ms));
     auto parsed = parse_rfc3339(text);

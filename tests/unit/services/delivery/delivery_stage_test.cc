@@ -5,7 +5,6 @@
 #include "tests/support/seeded_rng.h"
 
 #include <gtest/gtest.h>
-
 #include <nlohmann/json.hpp>
 
 namespace otp::delivery {
@@ -138,8 +137,8 @@ TEST_F(DeliveryStageTest, DecodeRefusesJobsOfAnotherChannelAndBadPayloads) {
   ASSERT_FALSE(decoded.has_value());
   EXPECT_EQ(decoded.error().code, Errc::kInvalidInput);
 
-  for (std::string bad : {"", "not json", "[]", R"({"schema_version":2})",
-                          R"({"schema_version":1,"job_id":5})"}) {
+  for (std::string bad :
+       {"", "not json", "[]", R"({"schema_version":2})", R"({"schema_version":1,"job_id":5})"}) {
     record.value = bad;
     auto result = stage_.decode(record);
     ASSERT_FALSE(result.has_value()) << bad;
