@@ -70,7 +70,7 @@ class Fields {
     auto text = string(name, 64);
     if (text.empty()) return {};
     auto parsed = parse_rfc3339(text);
-    if (!parsed) return reject(name, "is not an RFC 3339 UTC time"), TimePoint{};
+    if (!parsed) return reject(name, "is invalid: " + parsed.error().message), TimePoint{};
     return *parsed;
   }
 
