@@ -1,0 +1,121 @@
+#include "services/intake/handlers/reply_mapping.h"
+
+#include "common/log/log.h"
+#include "common/time/clock.h"
+
+#include <spdlog/spdlog.h>
+
+namespace otp::intake {
+namespace {
+
+using messages::Outcome;
+using messages::Reply;
+using messages::RequestKind;
+
+ApiError make_error(int status, const char* code, const std::string& message,
+                    const char* fallback) {
+  return ApiError{.status = status,
+                  .code = code,
+                  .message = message.empty() ? std::string(fallback) : message,
+                  .retry_after = std::nullopt};
+}
+
+// A reply answers by correlation id, which is a fresh UUID per request; a reply for another
+// tenant or of the other kind can only be a bug somewhere, and must not leak into the answer.
+bool belongs_to(const Reply& reply, RequestKind kind, const std::string& tenant) {
+  if (reply.kind == kind && reply.tenant == tenant) return true;
+  spdlog::error("intake.reply_mismatch correlation_id={} verification_id={}", reply.correlation_id,
+                reply.verification_id);
+  return false;
+}
+
+nlohmann::ordered_json failure_fields(const std::string& verification_id, const Reply& reply) {
+  nlohmann::ordered_json extra = {{"verification_id", verification_id}};
+  if (reply.attempts_remaining) extra["attempts_remaining"] = *reply.attempts_remaining;
+  return extra;
+}
+
+HttpResponse not_published(const std::string& verification_id) {
+  return error_response(unavailable("the request could not be processed now; retry"),
+                        {{"verification_id", verification_id}});
+}
+
+}  // namespace
+
+ApiError outcome_error(Outcome outcome, const std::string& message) {
+  switch (outcome) {
+    case Outcome::kInvalidCode:
+      return make_error(400, "invalid_code", message, "the code is not correct");
+    case Outcome::kExpired:
+      return make_error(410, "expired", message, "the code has expired");
+    case Outcome::kMaxAttemptsReached:
+      return make_error(429, "max_attempts_reached", message, "no verification attempts left");
+    case Outcome::kAlreadyVerified:
+      return make_error(409, "already_verified", message, "the verification is already approved");
+    case Outcome::kCanceled:
+      return make_error(409, "canceled", message, "the verification was canceled");
+    case Outcome::kNotFound:
+      return make_error(404, "not_found", message, "no such verification");
+    case Outcome::kRateLimited:
+      return make_error(429, "rate_limited", message, "too many requests; try again later");
+    case Outcome::kInvalidRequest:
+      return make_error(400, "invalid_request", message, "the request cannot be processed");
+    case Outcome::kUnavailable:
+      return unavailable(message.empty() ? "temporarily unavailable; retry" : message);
+    case Outcome::kPending:
+    case Outcome::kApproved:
+      break;
+  }
+  return internal_error();
+}
+
+HttpResponse send_response(const SendContext& context, const ReplyResult& result) {
+  if (!result) {
+    if (result.error().code != Errc::kTimeout) return not_published(context.verification_id);
+    // Published, but the generator has not answered yet: the code is on its way.
+    return json_response(202, {{"success", true},
+                               {"verification_id", context.verification_id},
+                               {"status", "pending"},
+                               {"channel", to_string(context.channel)},
+                               {"recipient", log::mask_recipient(context.recipient)}});
+  }
+  const Reply& reply = *result;
+  if (!belongs_to(reply, RequestKind::kSend, context.tenant))
+    return error_response(internal_error());
+  // The generator owns verification ids: a replayed request answers with the original one.
+  const std::string& verification_id =
+      reply.verification_id.empty() ? context.verification_id : reply.verification_id;
+  if (reply.outcome != Outcome::kPending) {
+    return error_response(outcome_error(reply.outcome, reply.message),
+                          failure_fields(verification_id, reply));
+  }
+  nlohmann::ordered_json body = {{"success", true},
+                                 {"verification_id", verification_id},
+                                 {"status", to_string(reply.status)},
+                                 {"channel", to_string(reply.channel.value_or(context.channel))},
+                                 {"recipient", log::mask_recipient(context.recipient)}};
+  if (reply.expires_at) body["expires_at"] = format_rfc3339(*reply.expires_at);
+  if (reply.attempts_remaining) body["attempts_remaining"] = *reply.attempts_remaining;
+  if (reply.code_length) body["code_length"] = *reply.code_length;
+  return json_response(200, body);
+}
+
+HttpResponse verify_response(const VerifyContext& context, const ReplyResult& result) {
+  if (!result) {
+    // Unlike a send, an unanswered verify cannot be reported as anything but a failure.
+    return not_published(context.verification_id);
+  }
+  const Reply& reply = *result;
+  if (!belongs_to(reply, RequestKind::kVerify, context.tenant)) {
+    return error_response(internal_error());
+  }
+  if (reply.outcome == Outcome::kApproved) {
+    return json_response(
+        200,
+        {{"success", true}, {"verification_id", context.verification_id}, {"status", "approved"}});
+  }
+  return error_response(outcome_error(reply.outcome, reply.message),
+                        failure_fields(context.verification_id, reply));
+}
+
+}  // namespace otp::intake

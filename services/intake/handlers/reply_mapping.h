@@ -1,0 +1,48 @@
+#pragma once
+
+#include "common/messages/messages.h"
+#include "common/messages/types.h"
+#include "services/intake/api_response.h"
+#include "services/intake/http_message.h"
+#include "services/intake/request_publisher.h"
+
+#include <string>
+
+namespace otp::intake {
+
+/// What a send request knew when it was published: enough to answer 202 without a reply, and to
+/// check that a reply belongs to it.
+struct SendContext {
+  std::string tenant;
+  std::string verification_id;
+  messages::Channel channel = messages::Channel::kSms;
+  std::string recipient;  ///< normalised; only ever answered masked
+};
+
+/// What a verify request knew when it was published.
+struct VerifyContext {
+  std::string tenant;
+  std::string verification_id;
+};
+
+/// The answer to a send (docs/http-api.md):
+///   - reply `pending` -> 200 with verification_id, status, channel, masked recipient,
+///     expires_at, attempts_remaining and code_length;
+///   - published, no reply in time (kTimeout) -> 202 with verification_id and status `pending`;
+///   - not published (kUnavailable) -> 503 `unavailable`, retry_after 1;
+///   - any other outcome -> its error (see `outcome_error`).
+[[nodiscard]] HttpResponse send_response(const SendContext& context, const ReplyResult& result);
+
+/// The answer to a verify: reply `approved` -> 200 with verification_id and status `approved`;
+/// no reply in time or not published -> 503 `unavailable`, retry_after 1 (the generator drops
+/// verify requests that waited too long, so retrying is safe); other outcomes -> their error,
+/// with verification_id and, when known, attempts_remaining.
+[[nodiscard]] HttpResponse verify_response(const VerifyContext& context, const ReplyResult& result);
+
+/// The API error for a failure outcome: invalid_code 400, expired 410, max_attempts_reached 429,
+/// already_verified 409, canceled 409, not_found 404, rate_limited 429, invalid_request 400,
+/// unavailable 503 (retry_after 1). `message` (the generator's) replaces the default message
+/// when not empty. `pending` and `approved` are not failures: they map to 500 `internal`.
+[[nodiscard]] ApiError outcome_error(messages::Outcome outcome, const std::string& message);
+
+}  // namespace otp::intake

@@ -1,0 +1,77 @@
+#include "services/intake/intake_config.h"
+
+#include "common/crypto/key_ring.h"
+#include "common/kafka/settings.h"
+#include "common/messages/topics.h"
+
+#include <algorithm>
+
+namespace otp::intake {
+namespace {
+
+using std::chrono::milliseconds;
+
+// Tenant ids end up in Kafka keys (`tenant:recipient`) and HMAC inputs (`|`-separated): neither
+// separator may appear in one.
+bool is_tenant_id(std::string_view id) {
+  return !id.empty() && id.size() <= 64 && std::all_of(id.begin(), id.end(), [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
+           c == '_' || c == '.';
+  });
+}
+
+std::int32_t reply_partition_count() {
+  const auto topics = messages::Topics::with_prefix("");
+  for (const auto& spec : topics.specs()) {
+    if (spec.name == topics.replies) return spec.partitions;
+  }
+  return 1;
+}
+
+}  // namespace
+
+Result<IntakeConfig> IntakeConfig::from_env(config::EnvReader::Lookup lookup) {
+  config::EnvReader env(std::move(lookup));
+  IntakeConfig config;
+  config.http_host = env.string("OTP_HTTP_HOST", config.http_host);
+  config.http_port = static_cast<std::uint16_t>(env.integer("OTP_HTTP_PORT", 8080, 0, 65535));
+  config.http_threads = static_cast<int>(env.integer("OTP_HTTP_THREADS", 2, 1, 64));
+  config.max_body_bytes = static_cast<std::size_t>(
+      env.integer("OTP_HTTP_MAX_BODY_BYTES", 16 * 1024, 1024, 1024 * 1024));
+  config.read_timeout = env.millis("OTP_HTTP_READ_TIMEOUT_MS", milliseconds(10'000),
+                                   milliseconds(100), milliseconds(300'000));
+  config.reply_timeout = env.millis("OTP_REPLY_TIMEOUT_MS", milliseconds(3000), milliseconds(50),
+                                    milliseconds(60'000));
+  config.instance = static_cast<std::int32_t>(
+      env.integer("OTP_INTAKE_INSTANCE", 0, 0, reply_partition_count() - 1));
+
+  config.kafka = kafka::settings_from_env(env, "otp-intake");
+  config.topic_prefix = env.string("OTP_TOPIC_PREFIX", config.topic_prefix);
+  config.seal_keys = env.required_secret("OTP_SEAL_KEYS");
+  if (!config.seal_keys.empty()) {
+    if (auto ring = crypto::KeyRing::parse(config.seal_keys.reveal()); !ring) {
+      env.reject("OTP_SEAL_KEYS", ring.error().message);
+    }
+  }
+
+  config.dev_tenant = env.string("OTP_DEV_TENANT", config.dev_tenant);
+  if (!is_tenant_id(config.dev_tenant)) {
+    env.reject("OTP_DEV_TENANT", "must be 1 to 64 characters of [A-Za-z0-9._-]");
+  }
+  config.dev_api_key = env.required_string("OTP_DEV_API_KEY");
+  config.dev_api_secret = env.required_secret("OTP_DEV_API_SECRET");
+  config.log_level =
+      env.choice("OTP_LOG_LEVEL", config.log_level, {"trace", "debug", "info", "warn", "error"});
+
+  if (auto done = env.finish(); !done) return tl::unexpected(done.error());
+  return config;
+}
+
+kafka::KafkaSettings IntakeConfig::producer_settings() const {
+  kafka::KafkaSettings settings = kafka;
+  settings.properties.insert(settings.properties.begin(),
+                             {"message.timeout.ms", std::to_string(reply_timeout.count())});
+  return settings;
+}
+
+}  // namespace otp::intake

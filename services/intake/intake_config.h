@@ -1,0 +1,47 @@
+#pragma once
+
+#include "common/config/env.h"
+#include "common/error/error.h"
+#include "common/kafka/record.h"
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <string>
+
+namespace otp::intake {
+
+/// Everything otp-intake reads from its environment, validated once at start-up. Every key is
+/// documented in services/intake/README.md. Passed by const reference; never changes.
+struct IntakeConfig {
+  std::string http_host = "127.0.0.1";
+  std::uint16_t http_port = 8080;
+  int http_threads = 2;
+  std::size_t max_body_bytes = 16 * 1024;
+  std::chrono::milliseconds read_timeout{10'000};
+  std::chrono::milliseconds reply_timeout{3000};
+  /// This process's partition of the replies topic; unique per running intake.
+  std::int32_t instance = 0;
+
+  kafka::KafkaSettings kafka;
+  std::string topic_prefix = "otp.";
+  /// `id:base64[,id:base64...]`, checked to parse as a crypto::KeyRing.
+  config::Secret seal_keys;
+
+  std::string dev_tenant = "dev";
+  std::string dev_api_key;
+  config::Secret dev_api_secret;
+
+  std::string log_level = "info";
+
+  /// Reads the `OTP_*` variables through `lookup` (the process environment by default) and
+  /// reports every missing or invalid key in one kInvalidInput error.
+  [[nodiscard]] static Result<IntakeConfig> from_env(config::EnvReader::Lookup lookup = {});
+
+  /// `kafka` for the request producer: `message.timeout.ms` defaults to the reply timeout, so
+  /// that librdkafka gives up on a request by the time the client was told 503 (an explicit
+  /// OTP_KAFKA_PROPERTIES value still wins).
+  [[nodiscard]] kafka::KafkaSettings producer_settings() const;
+};
+
+}  // namespace otp::intake

@@ -1,0 +1,146 @@
+// otp-intake: the HTTP front door. config -> log -> adapters -> run; see README.md.
+
+#include "common/crypto/key_ring.h"
+#include "common/crypto/sealer.h"
+#include "common/error/check.h"
+#include "common/kafka/consumer.h"
+#include "common/kafka/producer.h"
+#include "common/log/log.h"
+#include "common/messages/topics.h"
+#include "common/process/signals.h"
+#include "common/random/rng.h"
+#include "common/time/clock.h"
+#include "services/intake/api_router.h"
+#include "services/intake/authenticator.h"
+#include "services/intake/handlers/send_handler.h"
+#include "services/intake/handlers/verify_handler.h"
+#include "services/intake/http_server.h"
+#include "services/intake/intake_config.h"
+#include "services/intake/kafka_request_publisher.h"
+#include "services/intake/pending_replies.h"
+#include "services/intake/reply_router.h"
+
+#include <spdlog/spdlog.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <exception>
+#include <thread>
+
+namespace {
+
+using namespace std::chrono_literals;
+using namespace otp;
+using namespace otp::intake;
+
+int run(const IntakeConfig& config, const std::atomic<bool>& stop) {
+  auto keys = crypto::KeyRing::parse(config.seal_keys.reveal());
+  OTP_CHECK(keys.has_value());  // from_env already parsed it
+  OpenSslRng rng;
+  SystemClock clock;
+  const crypto::Sealer sealer(*keys, rng);
+  const auto topics = messages::Topics::with_prefix(config.topic_prefix);
+
+  // Declared before the producer: its last delivery reports (while it flushes in its destructor)
+  // still reach this map.
+  PendingReplies pending;
+  auto producer = kafka::KafkaProducer::create(config.producer_settings());
+  if (!producer) {
+    spdlog::error("intake.kafka_failed reason=\"{}\"", producer.error().message);
+    return 1;
+  }
+  auto consumer = kafka::Consumer::create(config.kafka,
+                                          "otp-intake-replies-" + std::to_string(config.instance));
+  if (!consumer) {
+    spdlog::error("intake.kafka_failed reason=\"{}\"", consumer.error().message);
+    return 1;
+  }
+  ReplyRouter router(**consumer, **producer, pending, rng,
+                     ReplyRouter::Settings{.topic = topics.replies, .partition = config.instance});
+  if (auto started = router.start(); !started) {
+    spdlog::error("intake.kafka_failed reason=\"{}\"", started.error().message);
+    return 1;
+  }
+  std::jthread sweeper([&pending](const std::stop_token& token) { pending.run_expiry(token); });
+
+  KafkaRequestPublisher publisher(**producer, pending, router, rng,
+                                  KafkaRequestPublisher::Settings{
+                                      .reply_partition = config.instance,
+                                      .reply_timeout = config.reply_timeout,
+                                  });
+  const DevKeyAuthenticator authenticator(config.dev_tenant, config.dev_api_key,
+                                          config.dev_api_secret);
+  SendHandler send(publisher, rng, clock, topics);
+  VerifyHandler verify(publisher, sealer, rng, clock, topics);
+  ApiRouter api(authenticator, send, verify, router, config.max_body_bytes);
+
+  auto server = HttpServer::start(
+      HttpServerSettings{
+          .host = config.http_host,
+          .port = config.http_port,
+          .threads = config.http_threads,
+          .max_body_bytes = config.max_body_bytes,
+          .read_timeout = config.read_timeout,
+          // A backstop: handlers always answer by the reply deadline.
+          .handle_timeout = config.reply_timeout + 5s,
+      },
+      [&api](HttpRequest request, ResponseCallback respond) {
+        api.handle(request, std::move(respond));
+      });
+  if (!server) {
+    spdlog::error("intake.listen_failed reason=\"{}\"", server.error().message);
+    return 1;
+  }
+  const auto started_at = std::chrono::steady_clock::now();
+  spdlog::info("intake.listening host={} port={} instance={} threads={}", config.http_host,
+               (*server)->port(), config.instance, config.http_threads);
+
+  bool announced = false;
+  while (!stop.load() && !router.failed()) {
+    if (!announced && router.accepting_requests()) {
+      announced = true;
+      spdlog::info("intake.ready after_ms={}",
+                   std::chrono::duration_cast<std::chrono::milliseconds>(
+                       std::chrono::steady_clock::now() - started_at)
+                       .count());
+    }
+    std::this_thread::sleep_for(50ms);
+  }
+
+  // Graceful: refuse new work, let waiting requests get their reply or their deadline, answer
+  // what is left, then stop the threads. The producer flushes in its destructor.
+  const int exit_code = router.failed() ? 1 : 0;
+  spdlog::info("intake.stopping in_flight={}", (*server)->in_flight());
+  router.begin_drain();
+  (*server)->stop_accepting();
+  (*server)->wait_idle(config.reply_timeout + 1s);
+  pending.fail_all(Error{Errc::kUnavailable, "shutting down"});
+  (*server)->wait_idle(1s);
+  (*server)->stop();
+  sweeper.request_stop();
+  sweeper.join();
+  router.stop();
+  (*producer)->flush(5s);
+  spdlog::info("intake.stopped exit_code={}", exit_code);
+  return exit_code;
+}
+
+}  // namespace
+
+int main() {
+  auto config = IntakeConfig::from_env();
+  if (!config) {
+    std::fprintf(stderr, "otp-intake: %s\n", config.error().message.c_str());
+    return 2;
+  }
+  otp::log::init("otp-intake", config->log_level);
+  std::atomic<bool> stop{false};
+  otp::process::stop_on_signals(stop);
+  try {
+    return run(*config, stop);
+  } catch (const std::exception& e) {
+    spdlog::error("intake.startup_failed reason=\"{}\"", e.what());
+    return 1;
+  }
+}

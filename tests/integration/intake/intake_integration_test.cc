@@ -1,0 +1,640 @@
+// otp-intake as a subprocess against the real Kafka of the local stack (OTP_TEST_KAFKA_BROKERS),
+// spoken to over real HTTP (libcurl, or a raw socket where a misbehaving client is the point).
+// A test thread plays the generator where a reply is needed. Every test has its own topic prefix.
+
+#include "common/crypto/key_ring.h"
+#include "common/crypto/sealer.h"
+#include "common/error/check.h"
+#include "common/kafka/admin.h"
+#include "common/kafka/consumer.h"
+#include "common/kafka/producer.h"
+#include "common/messages/messages.h"
+#include "common/messages/topics.h"
+#include "common/random/rng.h"
+#include "tests/support/subprocess.h"
+
+#include <curl/curl.h>
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include <arpa/inet.h>
+#include <atomic>
+#include <chrono>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <map>
+#include <mutex>
+#include <netinet/in.h>
+#include <optional>
+#include <poll.h>
+#include <string>
+#include <sys/socket.h>
+#include <thread>
+#include <unistd.h>
+#include <vector>
+
+namespace otp::intake {
+namespace {
+
+using namespace std::chrono_literals;
+using nlohmann::json;
+using SteadyClock = std::chrono::steady_clock;
+
+constexpr char kSealKeys[] = "k1:AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
+constexpr char kApiKey[] = "it-key";
+constexpr char kApiSecret[] = "it-secret-0123456789";
+constexpr char kVid[] = "otp_0123456789abcdef0123456789abcdef";
+
+std::string random_suffix() {
+  OpenSslRng rng;
+  return random_hex(rng, 4);
+}
+
+std::uint16_t free_port() {
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  OTP_CHECK(fd >= 0);
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  address.sin_port = 0;
+  OTP_CHECK(::bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0);
+  socklen_t length = sizeof address;
+  OTP_CHECK(::getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length) == 0);
+  ::close(fd);
+  return ntohs(address.sin_port);
+}
+
+// ---- HTTP over libcurl ----------------------------------------------------------------------
+
+struct HttpResult {
+  CURLcode code = CURLE_OK;
+  long status = 0;  // NOLINT(google-runtime-int): libcurl's type
+  std::string body;
+  std::map<std::string, std::string> headers;  ///< lower-case names
+  std::chrono::milliseconds elapsed{0};
+
+  [[nodiscard]] json body_json() const { return json::parse(body, nullptr, false); }
+  /// The header's value, or "" when absent.
+  [[nodiscard]] std::string header(const std::string& lower_case_name) const {
+    auto it = headers.find(lower_case_name);
+    return it == headers.end() ? std::string() : it->second;
+  }
+};
+
+std::size_t append_body(char* data, std::size_t size, std::size_t count, void* out) {
+  static_cast<std::string*>(out)->append(data, size * count);
+  return size * count;
+}
+
+std::size_t append_header(char* data, std::size_t size, std::size_t count, void* out) {
+  std::string line(data, size * count);
+  const auto colon = line.find(':');
+  if (colon != std::string::npos) {
+    std::string name = line.substr(0, colon);
+    for (auto& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    std::string value = line.substr(colon + 1);
+    value.erase(0, value.find_first_not_of(' '));
+    value.erase(value.find_last_not_of("\r\n ") + 1);
+    (*static_cast<std::map<std::string, std::string>*>(out))[name] = value;
+  }
+  return size * count;
+}
+
+HttpResult http(const std::string& method, const std::string& url, const std::string& body = "",
+                std::vector<std::string> headers = {}, std::chrono::milliseconds timeout = 15s) {
+  HttpResult result;
+  CURL* curl = curl_easy_init();
+  OTP_CHECK(curl != nullptr);
+  curl_slist* list = nullptr;
+  for (const auto& header : headers) list = curl_slist_append(list, header.c_str());
+  curl_easy_setopt(curl, CURLOPT_URL, url.c_str());
+  curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, method.c_str());
+  if (method == "POST") {
+    curl_easy_setopt(curl, CURLOPT_POSTFIELDS, body.data());
+    curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(body.size()));
+  }
+  curl_easy_setopt(curl, CURLOPT_HTTPHEADER, list);
+  curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, &append_body);
+  curl_easy_setopt(curl, CURLOPT_WRITEDATA, &result.body);
+  curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, &append_header);
+  curl_easy_setopt(curl, CURLOPT_HEADERDATA, &result.headers);
+  curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, static_cast<long>(timeout.count()));  // NOLINT
+  curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
+  const auto started = SteadyClock::now();
+  result.code = curl_easy_perform(curl);
+  result.elapsed =
+      std::chrono::duration_cast<std::chrono::milliseconds>(SteadyClock::now() - started);
+  curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &result.status);
+  curl_slist_free_all(list);
+  curl_easy_cleanup(curl);
+  return result;
+}
+
+std::vector<std::string> auth_headers() {
+  return {std::string("X-API-Key: ") + kApiKey, std::string("X-API-Secret: ") + kApiSecret,
+          "Content-Type: application/json"};
+}
+
+// ---- raw sockets ----------------------------------------------------------------------------
+
+int connect_to(std::uint16_t port) {
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  OTP_CHECK(fd >= 0);
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  address.sin_port = htons(port);
+  OTP_CHECK(::connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0);
+  timeval receive_timeout{.tv_sec = 15, .tv_usec = 0};
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &receive_timeout, sizeof receive_timeout);
+  return fd;
+}
+
+bool send_all(int fd, std::string_view data) {
+  while (!data.empty()) {
+    const auto sent = ::send(fd, data.data(), data.size(), MSG_NOSIGNAL);
+    if (sent <= 0) return false;
+    data.remove_prefix(static_cast<std::size_t>(sent));
+  }
+  return true;
+}
+
+/// Everything the server sends until it closes the connection (or the receive timeout).
+std::string read_until_closed(int fd) {
+  std::string out;
+  char buffer[4096];
+  for (;;) {
+    const auto got = ::recv(fd, buffer, sizeof buffer, 0);
+    if (got <= 0) break;
+    out.append(buffer, static_cast<std::size_t>(got));
+  }
+  return out;
+}
+
+// ---- the generator's side of Kafka ----------------------------------------------------------
+
+/// Plays the generator: reads send and verify requests, answers each with the reply `answer`
+/// builds (or none when it returns nullopt) on the partition named in the request's headers.
+class FakeGenerator {
+ public:
+  using Answer = std::function<std::optional<messages::Reply>(const kafka::Record&)>;
+
+  FakeGenerator(const kafka::KafkaSettings& settings, const messages::Topics& topics, Answer answer)
+      : topics_(topics), answer_(std::move(answer)) {
+    auto consumer = kafka::Consumer::create(settings, "it-generator-" + random_suffix());
+    OTP_CHECK(consumer.has_value());
+    consumer_ = std::move(*consumer);
+    OTP_CHECK(consumer_->subscribe({topics.send_requests, topics.verify_requests}).has_value());
+    auto producer = kafka::KafkaProducer::create(settings);
+    OTP_CHECK(producer.has_value());
+    producer_ = std::move(*producer);
+    thread_ = std::jthread([this](const std::stop_token& stop) { run(stop); });
+  }
+
+  ~FakeGenerator() {
+    thread_.request_stop();
+    thread_.join();
+    consumer_->close();
+  }
+
+  [[nodiscard]] std::vector<kafka::Record> seen() const {
+    std::lock_guard lock(mutex_);
+    return seen_;
+  }
+
+  /// Waits until at least `count` requests were seen.
+  bool wait_for(std::size_t count, std::chrono::milliseconds timeout) const {
+    const auto deadline = SteadyClock::now() + timeout;
+    while (SteadyClock::now() < deadline) {
+      if (seen().size() >= count) return true;
+      std::this_thread::sleep_for(20ms);
+    }
+    return false;
+  }
+
+ private:
+  void run(const std::stop_token& stop) {
+    while (!stop.stop_requested()) {
+      auto polled = consumer_->poll(100ms);
+      if (!polled || !*polled) continue;
+      const kafka::Record& record = **polled;
+      {
+        std::lock_guard lock(mutex_);
+        seen_.push_back(record);
+      }
+      auto reply = answer_(record);
+      if (!reply) continue;
+      reply->correlation_id = record.header(messages::kHeaderCorrelationId).value_or("");
+      const auto partition =
+          std::stoi(record.header(messages::kHeaderReplyPartition).value_or("0"));
+      const kafka::OutboundRecord out{.topic = topics_.replies,
+                                      .key = reply->correlation_id,
+                                      .value = messages::encode(*reply),
+                                      .headers = {},
+                                      .partition = partition};
+      const auto published =
+          kafka::publish_and_wait(*producer_, std::span<const kafka::OutboundRecord>(&out, 1), 10s);
+      if (!published)
+        std::fprintf(stderr, "fake generator: %s\n", published.error().message.c_str());
+    }
+  }
+
+  messages::Topics topics_;
+  Answer answer_;
+  std::unique_ptr<kafka::Consumer> consumer_;
+  std::unique_ptr<kafka::KafkaProducer> producer_;
+  mutable std::mutex mutex_;
+  std::vector<kafka::Record> seen_;
+  std::jthread thread_;
+};
+
+/// The generator's answer to a send: a pending verification with every reply field.
+std::optional<messages::Reply> answer_pending(const kafka::Record& record) {
+  auto request = messages::decode_send_requested(record.value);
+  if (!request) return std::nullopt;
+  messages::Reply reply;
+  reply.request_id = request->request_id;
+  reply.kind = messages::RequestKind::kSend;
+  reply.tenant = request->tenant;
+  reply.verification_id = request->verification_id;
+  reply.outcome = messages::Outcome::kPending;
+  reply.status = messages::Status::kPending;
+  reply.attempts_remaining = 5;
+  reply.expires_at = from_unix_ms(1'800'000'600'000);
+  reply.channel = request->channel;
+  reply.code_length = 6;
+  return reply;
+}
+
+// ---- the intake under test ------------------------------------------------------------------
+
+class IntakeIntegrationTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    const char* brokers = std::getenv("OTP_TEST_KAFKA_BROKERS");
+    ASSERT_TRUE(brokers != nullptr && *brokers != '\0')
+        << "OTP_TEST_KAFKA_BROKERS is not set. Start a stack (OTP_STACK_DIR=... OTP_PORT_BASE=... "
+           "scripts/stack up --infra-only) and export its Kafka address, e.g. "
+           "OTP_TEST_KAFKA_BROKERS=127.0.0.1:19092.";
+    settings_ =
+        kafka::KafkaSettings{.brokers = brokers, .client_id = "it-intake", .properties = {}};
+    const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
+    prefix_ = std::string("it-intake-") + random_suffix() + ".";
+    topics_ = messages::Topics::with_prefix(prefix_);
+    log_path_ =
+        (std::filesystem::path(OTP_TEST_LOG_DIR) / (std::string(info->name()) + ".log")).string();
+    std::filesystem::remove(log_path_);
+  }
+
+  void TearDown() override {
+    if (intake_) {
+      intake_->terminate();
+      intake_.reset();
+    }
+    if (HasFailure() && std::filesystem::exists(log_path_)) {
+      std::ifstream log(log_path_);
+      std::string line;
+      std::vector<std::string> lines;
+      while (std::getline(log, line)) lines.push_back(line);
+      const std::size_t from = lines.size() > 40 ? lines.size() - 40 : 0;
+      std::fprintf(stderr, "---- last lines of %s ----\n", log_path_.c_str());
+      for (std::size_t i = from; i < lines.size(); ++i)
+        std::fprintf(stderr, "%s\n", lines[i].c_str());
+    }
+  }
+
+  void create_topics() {
+    auto created = kafka::ensure_topics(settings_, topics_.specs(), 1, 30s);
+    ASSERT_TRUE(created.has_value()) << created.error().message;
+  }
+
+  /// Starts otp-intake with the test's topics and `overrides`; waits for `ready_path` to answer
+  /// 200 (nothing when empty).
+  void start_intake(std::vector<std::pair<std::string, std::string>> overrides = {},
+                    const std::string& ready_path = "/readyz") {
+    port_ = free_port();
+    std::vector<std::pair<std::string, std::string>> env = {
+        {"OTP_KAFKA_BROKERS", settings_.brokers},
+        {"OTP_KAFKA_PROPERTIES", ""},
+        {"OTP_TOPIC_PREFIX", prefix_},
+        {"OTP_SEAL_KEYS", kSealKeys},
+        {"OTP_DEV_TENANT", "acme"},
+        {"OTP_DEV_API_KEY", kApiKey},
+        {"OTP_DEV_API_SECRET", kApiSecret},
+        {"OTP_HTTP_HOST", "127.0.0.1"},
+        {"OTP_HTTP_PORT", std::to_string(port_)},
+        {"OTP_INTAKE_INSTANCE", "3"},
+        {"OTP_LOG_LEVEL", "debug"},
+    };
+    for (auto& [key, value] : overrides) {
+      std::erase_if(env, [&](const auto& item) { return item.first == key; });
+      env.emplace_back(key, value);
+    }
+    auto process = test::Subprocess::start({OTP_INTAKE_BIN}, env, log_path_);
+    ASSERT_TRUE(process.has_value()) << process.error().message;
+    intake_ = std::move(*process);
+    if (ready_path.empty()) return;
+    const auto deadline = SteadyClock::now() + 30s;
+    while (SteadyClock::now() < deadline) {
+      if (http("GET", url(ready_path), "", {}, 1s).status == 200) {
+        ready_after_ = SteadyClock::now();
+        return;
+      }
+      ASSERT_TRUE(intake_->running()) << "otp-intake exited; see " << log_path_;
+      std::this_thread::sleep_for(50ms);
+    }
+    FAIL() << "otp-intake not ready within 30 s; see " << log_path_;
+  }
+
+  [[nodiscard]] std::string url(const std::string& path) const {
+    return "http://127.0.0.1:" + std::to_string(port_) + path;
+  }
+
+  HttpResult post_send(const json& body) {
+    return http("POST", url("/otp/send"), body.dump(), auth_headers());
+  }
+
+  static json send_body() {
+    return {{"appid", "acme"}, {"recipient", "+14155552671"}, {"channel", "sms"}};
+  }
+
+  kafka::KafkaSettings settings_;
+  std::string prefix_;
+  messages::Topics topics_;
+  std::string log_path_;
+  std::uint16_t port_ = 0;
+  std::optional<test::Subprocess> intake_;
+  SteadyClock::time_point ready_after_;
+};
+
+TEST_F(IntakeIntegrationTest, SendAnsweredByTheGeneratorIs200WithTheReplyFields) {
+  create_topics();
+  start_intake({{"OTP_REPLY_TIMEOUT_MS", "15000"}});
+  FakeGenerator generator(settings_, topics_, &answer_pending);
+
+  const auto response = post_send(send_body());
+
+  ASSERT_EQ(response.code, CURLE_OK);
+  EXPECT_EQ(response.status, 200) << response.body;
+  EXPECT_EQ(response.header("content-type"), "application/json");
+  auto body = response.body_json();
+  EXPECT_EQ(body["success"], true);
+  EXPECT_EQ(body["status"], "pending");
+  EXPECT_EQ(body["channel"], "sms");
+  EXPECT_EQ(body["recipient"], "+141******71");
+  EXPECT_EQ(body["expires_at"], "2027-01-15T08:10:00.000Z");
+  EXPECT_EQ(body["attempts_remaining"], 5);
+  EXPECT_EQ(body["code_length"], 6);
+
+  const auto seen = generator.seen();
+  ASSERT_EQ(seen.size(), 1U);
+  const auto& record = seen[0];
+  EXPECT_EQ(record.topic, topics_.send_requests);
+  EXPECT_EQ(record.key, "acme:+14155552671");
+  EXPECT_EQ(record.header(messages::kHeaderReplyPartition), "3");
+  EXPECT_EQ(record.header(messages::kHeaderCorrelationId).value_or("").size(), 36U);
+  auto request = messages::decode_send_requested(record.value);
+  ASSERT_TRUE(request.has_value()) << request.error().message;
+  EXPECT_EQ(body["verification_id"], request->verification_id);
+}
+
+TEST_F(IntakeIntegrationTest, SendRightAfterReadyIsNotLost) {
+  // The generator is already listening, so the reply comes at once: it must find the intake's
+  // reply consumer positioned (a reply skipped at start-up would turn this 200 into a 202).
+  create_topics();
+  FakeGenerator generator(settings_, topics_, &answer_pending);
+  start_intake({{"OTP_REPLY_TIMEOUT_MS", "15000"}});
+  const auto response = post_send(send_body());
+  EXPECT_EQ(response.status, 200) << response.body;
+}
+
+TEST_F(IntakeIntegrationTest, SendWithoutAGeneratorIs202AfterTheReplyTimeout) {
+  create_topics();
+  // Not much shorter: librdkafka learns a topic it has not produced to yet on its 1 s metadata
+  // scan, so the first request after start-up may take that long to be acknowledged.
+  start_intake({{"OTP_REPLY_TIMEOUT_MS", "1500"}});
+
+  const auto response = post_send(send_body());
+
+  EXPECT_EQ(response.status, 202) << response.body;
+  EXPECT_GE(response.elapsed, 1450ms);
+  EXPECT_LT(response.elapsed, 4s);
+  auto body = response.body_json();
+  EXPECT_EQ(body["success"], true);
+  EXPECT_EQ(body["status"], "pending");
+  EXPECT_TRUE(is_verification_id(body["verification_id"].get<std::string>()));
+}
+
+TEST_F(IntakeIntegrationTest, VerifyCarriesOnlyTheSealedCode) {
+  create_topics();
+  start_intake({{"OTP_REPLY_TIMEOUT_MS", "15000"}});
+  FakeGenerator generator(settings_, topics_, [](const kafka::Record& record) {
+    auto request = messages::decode_verify_requested(record.value);
+    if (!request) return std::optional<messages::Reply>{};
+    messages::Reply reply;
+    reply.request_id = request->request_id;
+    reply.kind = messages::RequestKind::kVerify;
+    reply.tenant = request->tenant;
+    reply.verification_id = request->verification_id;
+    reply.outcome = messages::Outcome::kApproved;
+    reply.status = messages::Status::kApproved;
+    return std::optional<messages::Reply>(reply);
+  });
+
+  const auto response =
+      http("POST", url("/otp/verify"),
+           json({{"appid", "acme"}, {"verification_id", kVid}, {"otp_code", "482913"}}).dump(),
+           auth_headers());
+
+  EXPECT_EQ(response.status, 200) << response.body;
+  EXPECT_EQ(response.body_json(),
+            json({{"success", true}, {"verification_id", kVid}, {"status", "approved"}}));
+  const auto seen = generator.seen();
+  ASSERT_EQ(seen.size(), 1U);
+  const auto& record = seen[0];
+  EXPECT_EQ(record.topic, topics_.verify_requests);
+  EXPECT_EQ(record.key, kVid);
+  EXPECT_EQ(record.value.find("482913"), std::string::npos) << "clear code on Kafka";
+  const auto payload = json::parse(record.value);
+  EXPECT_FALSE(payload.contains("otp_code"));
+  ASSERT_TRUE(payload.contains("otp_code_sealed"));
+  auto keys = crypto::KeyRing::parse(kSealKeys);
+  ASSERT_TRUE(keys.has_value());
+  OpenSslRng rng;
+  const crypto::Sealer sealer(*keys, rng);
+  auto request = messages::decode_verify_requested(record.value);
+  ASSERT_TRUE(request.has_value() && request->sealed_code.has_value());
+  auto code = sealer.unseal(*request->sealed_code, kVid);
+  ASSERT_TRUE(code.has_value()) << code.error().message;
+  EXPECT_EQ(*code, "482913");
+}
+
+TEST_F(IntakeIntegrationTest, VerifyWithoutAGeneratorIs503WithRetryAfter) {
+  create_topics();
+  start_intake({{"OTP_REPLY_TIMEOUT_MS", "500"}});
+  const auto response =
+      http("POST", url("/otp/verify"),
+           json({{"appid", "acme"}, {"verification_id", kVid}, {"otp_code", "482913"}}).dump(),
+           auth_headers());
+  EXPECT_EQ(response.status, 503) << response.body;
+  EXPECT_EQ(response.header("retry-after"), "1");
+  EXPECT_EQ(response.body_json()["error"]["code"], "unavailable");
+}
+
+TEST_F(IntakeIntegrationTest, TenMebibyteBodyIs413WithoutBeingRead) {
+  create_topics();
+  start_intake();
+  const std::string huge(10 * 1024 * 1024, 'x');
+
+  // libcurl announces a body this large with "Expect: 100-continue" and gets the 413 instead.
+  const auto response = http("POST", url("/otp/send"), huge, auth_headers());
+  ASSERT_EQ(response.code, CURLE_OK) << curl_easy_strerror(response.code);
+  EXPECT_EQ(response.status, 413);
+  EXPECT_EQ(response.body_json()["error"]["code"], "invalid_request");
+  EXPECT_LT(response.elapsed, 900ms) << "answered before the body (curl waits 1 s for 100)";
+
+  // A client that sends headers and body at once still gets the 413, then a close.
+  const int fd = connect_to(port_);
+  const std::string head =
+      "POST /otp/send HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+      "Content-Length: " +
+      std::to_string(huge.size()) + "\r\n\r\n";
+  ASSERT_TRUE(send_all(fd, head + huge.substr(0, 32 * 1024)));
+  const std::string raw = read_until_closed(fd);
+  ::close(fd);
+  EXPECT_TRUE(raw.starts_with("HTTP/1.1 413")) << raw.substr(0, 200);
+  EXPECT_NE(raw.find("Connection: close"), std::string::npos);
+
+  EXPECT_EQ(http("GET", url("/healthz")).status, 200) << "the server is fine afterwards";
+}
+
+TEST_F(IntakeIntegrationTest, SlowClientIsDisconnectedAndBlocksNobody) {
+  create_topics();
+  start_intake({{"OTP_HTTP_READ_TIMEOUT_MS", "2000"}});
+
+  const int fd = connect_to(port_);
+  const auto started = SteadyClock::now();
+  std::atomic<bool> disconnected{false};
+  std::chrono::milliseconds disconnected_after{0};
+  std::jthread slow([&] {
+    const std::string request =
+        "GET /healthz HTTP/1.1\r\nHost: slow\r\nX-Padding: aaaaaaaaaaaa\r\n\r\n";
+    for (char c : request) {
+      if (!send_all(fd, std::string_view(&c, 1))) break;
+      pollfd poll_fd{.fd = fd, .events = POLLIN, .revents = 0};
+      // Wait a second, but notice at once when the server hangs up (EOF or reset).
+      if (::poll(&poll_fd, 1, 1000) > 0) break;
+    }
+    disconnected_after =
+        std::chrono::duration_cast<std::chrono::milliseconds>(SteadyClock::now() - started);
+    disconnected = true;
+  });
+
+  // Meanwhile other clients are served at once.
+  for (int i = 0; i < 3; ++i) {
+    const auto response = http("GET", url("/healthz"));
+    EXPECT_EQ(response.status, 200);
+    EXPECT_LT(response.elapsed, 500ms);
+    std::this_thread::sleep_for(300ms);
+  }
+  slow.join();
+  ::close(fd);
+  ASSERT_TRUE(disconnected.load());
+  EXPECT_GE(disconnected_after, 1900ms);
+  EXPECT_LT(disconnected_after, 4000ms) << "read timeout 2 s, checked every second";
+}
+
+TEST_F(IntakeIntegrationTest, UnknownRouteAndWrongMethodAnswerJson) {
+  create_topics();
+  start_intake();
+
+  auto response = http("GET", url("/otp/nothing-here"));
+  EXPECT_EQ(response.status, 404);
+  EXPECT_EQ(response.header("content-type"), "application/json");
+  EXPECT_EQ(response.body_json()["error"]["code"], "not_found");
+
+  response = http("GET", url("/otp/send"));
+  EXPECT_EQ(response.status, 405);
+  EXPECT_EQ(response.header("allow"), "POST");
+  EXPECT_EQ(response.header("content-type"), "application/json");
+  EXPECT_EQ(response.body_json()["success"], false);
+
+  response = http("DELETE", url("/healthz"));
+  EXPECT_EQ(response.status, 405);
+  EXPECT_EQ(response.header("allow"), "GET");
+}
+
+TEST_F(IntakeIntegrationTest, BadCredentialsAndBadInputOverHttp) {
+  create_topics();
+  start_intake();
+  EXPECT_EQ(http("POST", url("/otp/send"), send_body().dump()).status, 401);
+  EXPECT_EQ(http("POST", url("/otp/send"), send_body().dump(),
+                 {std::string("X-API-Key: ") + kApiKey, "X-API-Secret: wrong"})
+                .status,
+            401);
+  EXPECT_EQ(http("POST", url("/otp/send"), "[1]", auth_headers()).status, 400);
+  EXPECT_EQ(http("POST", url("/otp/send"), "{\"appid\":\"acme\xc3\x28\"}", auth_headers()).status,
+            400);
+  auto other = send_body();
+  other["appid"] = "globex";
+  EXPECT_EQ(post_send(other).status, 403);
+}
+
+TEST_F(IntakeIntegrationTest, UnpublishableRequestIs503Not202) {
+  // Only the replies topic exists: the intake gets ready, but its send request cannot be
+  // delivered, and librdkafka gives up within the (short) message timeout.
+  auto created = kafka::ensure_topics(
+      settings_, {messages::TopicSpec{.name = topics_.replies, .partitions = 8, .retention_ms = 0}},
+      1, 30s);
+  ASSERT_TRUE(created.has_value()) << created.error().message;
+  start_intake(
+      {{"OTP_REPLY_TIMEOUT_MS", "3000"}, {"OTP_KAFKA_PROPERTIES", "message.timeout.ms=1000"}});
+
+  const auto response = post_send(send_body());
+
+  EXPECT_EQ(response.status, 503) << response.body;
+  EXPECT_EQ(response.header("retry-after"), "1");
+  EXPECT_EQ(response.body_json()["error"]["code"], "unavailable");
+}
+
+TEST_F(IntakeIntegrationTest, KafkaUnreachableIs503NeverAccepted) {
+  const auto closed_port = free_port();
+  start_intake({{"OTP_KAFKA_BROKERS", "127.0.0.1:" + std::to_string(closed_port)},
+                {"OTP_KAFKA_PROPERTIES", "message.timeout.ms=1000"},
+                {"OTP_REPLY_TIMEOUT_MS", "1500"}},
+               "/healthz");
+
+  const auto ready = http("GET", url("/readyz"));
+  EXPECT_EQ(ready.status, 503);
+  EXPECT_EQ(ready.body_json()["status"], "unavailable");
+
+  const auto send = post_send(send_body());
+  EXPECT_EQ(send.status, 503) << send.body;
+  EXPECT_EQ(send.body_json()["error"]["code"], "unavailable");
+  const auto verify =
+      http("POST", url("/otp/verify"),
+           json({{"appid", "acme"}, {"verification_id", kVid}, {"otp_code", "482913"}}).dump(),
+           auth_headers());
+  EXPECT_EQ(verify.status, 503) << verify.body;
+}
+
+TEST_F(IntakeIntegrationTest, SigtermStopsGracefullyWithExitCodeZero) {
+  create_topics();
+  start_intake({{"OTP_REPLY_TIMEOUT_MS", "2500"}});
+  // One request still waiting for its reply when the signal comes: it gets its 202 first.
+  std::optional<HttpResult> waiting;
+  std::jthread client([&] { waiting = post_send(send_body()); });
+  std::this_thread::sleep_for(300ms);
+  const auto stopping = SteadyClock::now();
+  intake_->terminate(15s);
+  client.join();
+  EXPECT_EQ(intake_->exit_status(), 0);
+  EXPECT_LT(SteadyClock::now() - stopping, 10s);
+  ASSERT_TRUE(waiting.has_value());
+  EXPECT_EQ(waiting->status, 202) << waiting->body;
+}
+
+}  // namespace
+}  // namespace otp::intake
