@@ -194,6 +194,7 @@ std::string encode(const VerifyRequested& message) {
                  {"requested_at", format_rfc3339(message.requested_at)}};
   if (message.sealed_code) object["otp_code_sealed"] = sealed_json(*message.sealed_code);
   if (message.otp_code) object["otp_code"] = *message.otp_code;
+  if (message.respond_by) object["respond_by"] = format_rfc3339(*message.respond_by);
   return object.dump();
 }
 
@@ -204,6 +205,7 @@ Result<VerifyRequested> decode_verify_requested(std::string_view payload) {
     message.tenant = fields.id("tenant");
     message.verification_id = fields.verification_id("verification_id");
     message.requested_at = fields.time("requested_at");
+    message.respond_by = fields.optional_time("respond_by");
     bool has_sealed = object.contains("otp_code_sealed") && !object["otp_code_sealed"].is_null();
     bool has_plain = object.contains("otp_code") && !object["otp_code"].is_null();
     if (has_sealed == has_plain) {

@@ -41,6 +41,10 @@ struct VerifyRequested {
   std::optional<crypto::Sealed> sealed_code;
   std::optional<std::string> otp_code;
   TimePoint requested_at{};
+  /// When the publisher stops waiting for the answer (the intake: now + its reply timeout). A
+  /// request read later is answered `unavailable` unchecked, so it can neither use an attempt nor
+  /// approve a verification after its caller was told to retry.
+  std::optional<TimePoint> respond_by;
 };
 
 /// Which request a reply answers.

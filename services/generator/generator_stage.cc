@@ -268,7 +268,9 @@ Result<GeneratorStage::Outputs> GeneratorStage::handle_verify(
 
   // Held up (e.g. by a Redis outage) past the caller's patience: the caller already answered
   // 503 and the user will retry, so this one must neither use an attempt nor approve anybody.
-  if (clock_.now() - request.requested_at > config_.verify_max_age) {
+  auto respond_by = request.requested_at + config_.verify_max_age;
+  if (request.respond_by) respond_by = std::min(respond_by, *request.respond_by);
+  if (clock_.now() > respond_by) {
     return finish(Outcome::kUnavailable, "request too old; try again");
   }
 

@@ -72,7 +72,7 @@ int run(const IntakeConfig& config, const std::atomic<bool>& stop) {
   const DevKeyAuthenticator authenticator(config.dev_tenant, config.dev_api_key,
                                           config.dev_api_secret);
   SendHandler send(publisher, rng, clock, topics);
-  VerifyHandler verify(publisher, sealer, rng, clock, topics);
+  VerifyHandler verify(publisher, sealer, rng, clock, topics, config.reply_timeout);
   ApiRouter api(authenticator, send, verify, router, config.max_body_bytes);
 
   auto server = HttpServer::start(

@@ -50,8 +50,14 @@ ApiResult<VerifyRequest> decode_verify_request(const nlohmann::json& body, const
 }
 
 VerifyHandler::VerifyHandler(RequestPublisher& publisher, const crypto::Sealer& sealer, Rng& rng,
-                             const Clock& clock, const messages::Topics& topics)
-    : publisher_(publisher), sealer_(sealer), rng_(rng), clock_(clock), topics_(topics) {}
+                             const Clock& clock, const messages::Topics& topics,
+                             std::chrono::milliseconds reply_timeout)
+    : publisher_(publisher),
+      sealer_(sealer),
+      rng_(rng),
+      clock_(clock),
+      topics_(topics),
+      reply_timeout_(reply_timeout) {}
 
 void VerifyHandler::handle(const Tenant& tenant, const nlohmann::json& body,
                            ResponseCallback respond) {
@@ -60,13 +66,15 @@ void VerifyHandler::handle(const Tenant& tenant, const nlohmann::json& body,
     respond(error_response(request.error()));
     return;
   }
+  auto now = clock_.now();
   messages::VerifyRequested message{
       .request_id = new_uuid(rng_),
       .tenant = tenant.id,
       .verification_id = request->verification_id,
       .sealed_code = sealer_.seal(request->otp_code, request->verification_id),
       .otp_code = std::nullopt,
-      .requested_at = clock_.now()};
+      .requested_at = now,
+      .respond_by = now + reply_timeout_};
   kafka::OutboundRecord record{.topic = topics_.verify_requests,
                                .key = message.verification_id,
                                .value = messages::encode(message),

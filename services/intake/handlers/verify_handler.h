@@ -11,6 +11,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <chrono>
 #include <optional>
 #include <string>
 
@@ -40,7 +41,8 @@ struct VerifyRequest {
 class VerifyHandler {
  public:
   VerifyHandler(RequestPublisher& publisher, const crypto::Sealer& sealer, Rng& rng,
-                const Clock& clock, const messages::Topics& topics);
+                const Clock& clock, const messages::Topics& topics,
+                std::chrono::milliseconds reply_timeout);
 
   /// Calls `respond` exactly once: at once for invalid requests, later for published ones.
   void handle(const Tenant& tenant, const nlohmann::json& body, ResponseCallback respond);
@@ -51,6 +53,7 @@ class VerifyHandler {
   Rng& rng_;
   const Clock& clock_;
   const messages::Topics& topics_;
+  std::chrono::milliseconds reply_timeout_;
 };
 
 }  // namespace otp::intake

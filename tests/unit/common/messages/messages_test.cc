@@ -95,12 +95,14 @@ TEST(Messages, VerifyRequestedCarriesExactlyOneOfSealedOrPlainCode) {
                          .verification_id = kVid,
                          .sealed_code = crypto::Sealed{"k1", "AAAA"},
                          .otp_code = std::nullopt,
-                         .requested_at = kAt};
+                         .requested_at = kAt,
+                         .respond_by = kAt + std::chrono::seconds(3)};
   auto decoded = decode_verify_requested(encode(sealed));
   ASSERT_TRUE(decoded.has_value()) << decoded.error().message;
   ASSERT_TRUE(decoded->sealed_code.has_value());
   EXPECT_EQ(decoded->sealed_code->key_id, "k1");
   EXPECT_FALSE(decoded->otp_code.has_value());
+  EXPECT_EQ(decoded->respond_by, kAt + std::chrono::seconds(3));
 
   auto plain = sealed;
   plain.sealed_code.reset();

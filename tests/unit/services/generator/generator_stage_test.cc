@@ -464,6 +464,23 @@ TEST_F(GeneratorStageTest, StaleVerifyIsUnavailableWithoutTouchingTheStore) {
   EXPECT_EQ(only_reply(*fresh).outcome, Outcome::kApproved);
 }
 
+TEST_F(GeneratorStageTest, VerifyPastItsRespondByIsUnavailableEvenWhenYoung) {
+  auto code = issue_code();
+  const int calls = store_.calls();
+  auto request = verify_request("verify-late", code);
+  request.requested_at = clock_.now() - 3001ms;  // well within OTP_VERIFY_MAX_AGE_MS
+  request.respond_by = clock_.now() - 1ms;       // but its caller has already given up
+  auto outputs = run(verify_record(request));
+  ASSERT_TRUE(outputs.has_value());
+  EXPECT_EQ(only_reply(*outputs).outcome, Outcome::kUnavailable);
+  EXPECT_EQ(store_.calls(), calls);
+
+  request.respond_by = clock_.now();  // exactly at the deadline: still served
+  auto served = run(verify_record(request));
+  ASSERT_TRUE(served.has_value());
+  EXPECT_EQ(only_reply(*served).outcome, Outcome::kApproved);
+}
+
 TEST_F(GeneratorStageTest, VerifyWithoutReplyHeadersStillEmitsEvents) {
   auto code = issue_code();
   auto outputs = run(verify_record(verify_request("verify-quiet", code), /*with_reply=*/false));

@@ -69,7 +69,7 @@ class ApiRouterTest : public ::testing::Test {
   messages::Topics topics_ = messages::Topics::with_prefix("t.");
   DevKeyAuthenticator authenticator_{"acme", "key-1", config::Secret("s3cret")};
   SendHandler send_{publisher_, rng_, clock_, topics_};
-  VerifyHandler verify_{publisher_, sealer_, rng_, clock_, topics_};
+  VerifyHandler verify_{publisher_, sealer_, rng_, clock_, topics_, std::chrono::seconds(3)};
   ApiRouter router_{authenticator_, send_, verify_, readiness_, kMaxBody};
 };
 

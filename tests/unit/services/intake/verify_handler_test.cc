@@ -47,7 +47,7 @@ class VerifyHandlerTest : public ::testing::Test {
   crypto::KeyRing keys_ = test_keys();
   crypto::Sealer sealer_{keys_, rng_};
   messages::Topics topics_ = messages::Topics::with_prefix("t.");
-  VerifyHandler handler_{publisher_, sealer_, rng_, clock_, topics_};
+  VerifyHandler handler_{publisher_, sealer_, rng_, clock_, topics_, std::chrono::seconds(3)};
   ResponseRecorder responses_;
 };
 
@@ -128,6 +128,8 @@ TEST_F(VerifyHandlerTest, PublishesTheCodeSealedWithTheVerificationIdAsAad) {
   ASSERT_TRUE(code.has_value());
   EXPECT_EQ(*code, "908172");
   EXPECT_FALSE(sealer_.unseal(*message->sealed_code, "otp_ffffffffffffffffffffffffffffffff"));
+  // The generator must not act on it once this handler has stopped waiting.
+  EXPECT_EQ(message->respond_by, message->requested_at + std::chrono::seconds(3));
 }
 
 TEST_F(VerifyHandlerTest, ApprovedReplyAnswers200) {
