@@ -42,8 +42,9 @@ struct GeneratorInput {
 /// verification or the request, and event ids are hashes of their cause.
 ///
 /// Verify: refuse requests past their `respond_by` or older than `verify_max_age` without
-/// touching the store (the caller has given up; the attempt must not be used), unseal the code, look the verification up, and
-/// let the store count, compare and consume atomically; produce the reply and lifecycle events.
+/// touching the store (the caller has given up; the attempt must not be used), unseal the code,
+/// look the verification up, and let the store count, compare and consume atomically; produce the
+/// reply and lifecycle events.
 ///
 /// Store failures are returned as kUnavailable, so the runner retries the record and nothing is
 /// approved while Redis is unreachable (fail closed). The code never leaves this class except
