@@ -76,4 +76,17 @@ ApiResult<std::optional<std::string>> optional_string(const nlohmann::json& obje
   });
 }
 
+ApiResult<void> require_own_appid(const nlohmann::json& object, std::string_view tenant_id) {
+  constexpr std::size_t kMaxAppIdLength = 64;
+  auto appid = required_string(object, "appid", kMaxAppIdLength);
+  if (!appid) return tl::unexpected(appid.error());
+  if (*appid != tenant_id) {
+    return tl::unexpected(ApiError{.status = 403,
+                                   .code = "forbidden",
+                                   .message = "appid does not match the API key's tenant",
+                                   .retry_after = std::nullopt});
+  }
+  return {};
+}
+
 }  // namespace otp::intake

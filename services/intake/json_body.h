@@ -30,4 +30,10 @@ namespace otp::intake {
                                                                     std::string_view name,
                                                                     std::size_t max_length);
 
+/// Checks the body's `appid` against the authenticated tenant: a 400 if it is missing or not a
+/// string, a 403 `forbidden` if it names another tenant. Call it before reading any other field,
+/// so a request for another tenant learns nothing about the rest of its body.
+[[nodiscard]] ApiResult<void> require_own_appid(const nlohmann::json& object,
+                                                std::string_view tenant_id);
+
 }  // namespace otp::intake

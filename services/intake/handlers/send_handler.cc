@@ -11,7 +11,6 @@
 namespace otp::intake {
 namespace {
 
-constexpr std::size_t kMaxAppIdLength = 64;
 constexpr std::size_t kMaxRecipientLength = 320;
 constexpr std::size_t kMaxChannelLength = 16;
 constexpr std::size_t kMaxFromLength = 64;
@@ -44,15 +43,7 @@ bool is_locale_tag(std::string_view locale) noexcept {
 }
 
 ApiResult<SendRequest> decode_send_request(const nlohmann::json& body, const Tenant& tenant) {
-  auto appid = required_string(body, "appid", kMaxAppIdLength);
-  if (!appid) return tl::unexpected(appid.error());
-  // Before anything else is looked at: another tenant's request learns nothing about its body.
-  if (*appid != tenant.id) {
-    return tl::unexpected(ApiError{.status = 403,
-                                   .code = "forbidden",
-                                   .message = "appid does not match the API key's tenant",
-                                   .retry_after = std::nullopt});
-  }
+  if (auto own = require_own_appid(body, tenant.id); !own) return tl::unexpected(own.error());
   auto recipient = required_string(body, "recipient", kMaxRecipientLength);
   if (!recipient) return tl::unexpected(recipient.error());
   auto channel_name = required_string(body, "channel", kMaxChannelLength);
@@ -80,7 +71,7 @@ ApiResult<SendRequest> decode_send_request(const nlohmann::json& body, const Ten
     return tl::unexpected(
         invalid_request("locale must be a BCP 47 language tag such as en or pt-BR"));
   }
-  return SendRequest{.appid = std::move(*appid),
+  return SendRequest{.appid = tenant.id,
                      .recipient = std::move(*normalized),
                      .channel = *channel,
                      .from = std::move(*from),

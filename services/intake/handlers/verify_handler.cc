@@ -9,7 +9,6 @@
 namespace otp::intake {
 namespace {
 
-constexpr std::size_t kMaxAppIdLength = 64;
 constexpr std::size_t kMaxIdLength = 64;
 constexpr std::size_t kMinCodeLength = 4;
 constexpr std::size_t kMaxCodeLength = 10;
@@ -23,14 +22,7 @@ bool is_code(std::string_view code) {
 }  // namespace
 
 ApiResult<VerifyRequest> decode_verify_request(const nlohmann::json& body, const Tenant& tenant) {
-  auto appid = required_string(body, "appid", kMaxAppIdLength);
-  if (!appid) return tl::unexpected(appid.error());
-  if (*appid != tenant.id) {
-    return tl::unexpected(ApiError{.status = 403,
-                                   .code = "forbidden",
-                                   .message = "appid does not match the API key's tenant",
-                                   .retry_after = std::nullopt});
-  }
+  if (auto own = require_own_appid(body, tenant.id); !own) return tl::unexpected(own.error());
   auto verification_id = required_string(body, "verification_id", kMaxIdLength);
   if (!verification_id) return tl::unexpected(verification_id.error());
   // The code may be any length in the body; its value is never echoed back.
@@ -43,7 +35,7 @@ ApiResult<VerifyRequest> decode_verify_request(const nlohmann::json& body, const
         invalid_request("verification_id must be otp_ followed by 32 lowercase hex digits"));
   }
   if (!is_code(*code)) return tl::unexpected(invalid_request("otp_code must be 4 to 10 digits"));
-  return VerifyRequest{.appid = std::move(*appid),
+  return VerifyRequest{.appid = tenant.id,
                        .verification_id = std::move(*verification_id),
                        .otp_code = std::move(*code),
                        .recipient = std::move(*recipient)};
