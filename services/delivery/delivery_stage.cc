@@ -75,8 +75,9 @@ kafka::OutboundRecord DeliveryStage::event(const messages::DeliveryJob& job, std
                                            nlohmann::json data) const {
   data["channel"] = messages::to_string(channel_);
   data["job_id"] = job.job_id;
-  messages::Event event{.id = crypto::derived_uuid(job.tenant + "|" + job.job_id + "|" +
-                                                   std::to_string(job.attempt) + "|" + type),
+  auto id = crypto::derived_uuid(job.tenant + "|" + job.job_id + "|" + std::to_string(job.attempt) +
+                                 "|" + type);
+  messages::Event event{.id = std::move(id),
                         .type = std::move(type),
                         .source = "otp-delivery",
                         .time = clock_.now(),
