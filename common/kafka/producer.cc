@@ -4,6 +4,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <array>
 #include <atomic>
 #include <condition_variable>
@@ -120,6 +121,38 @@ Result<void> KafkaProducer::produce(const OutboundRecord& record, DeliveryCallba
 
 bool KafkaProducer::flush(std::chrono::milliseconds timeout) {
   return rd_kafka_flush(impl_->rk, static_cast<int>(timeout.count())) == RD_KAFKA_RESP_ERR_NO_ERROR;
+}
+
+Result<void> KafkaProducer::warm_up(const std::vector<std::string>& topics,
+                                    std::chrono::milliseconds timeout) {
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  for (const auto& topic : topics) {
+    std::unique_ptr<rd_kafka_topic_t, decltype(&rd_kafka_topic_destroy)> handle(
+        rd_kafka_topic_new(impl_->rk, topic.c_str(), nullptr), &rd_kafka_topic_destroy);
+    if (!handle) return fail(Errc::kInvalidInput, "kafka: bad topic name " + topic);
+    // A topic created moments ago may report no leader yet: ask again until the deadline.
+    while (true) {
+      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+          deadline - std::chrono::steady_clock::now());
+      const rd_kafka_metadata_t* metadata = nullptr;
+      auto err = rd_kafka_metadata(impl_->rk, 0, handle.get(), &metadata,
+                                   static_cast<int>(std::max<std::int64_t>(left.count(), 1)));
+      if (err == RD_KAFKA_RESP_ERR_NO_ERROR) {
+        err = metadata->topic_cnt > 0 ? metadata->topics[0].err
+                                      : RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART;
+        if (err == RD_KAFKA_RESP_ERR_NO_ERROR && metadata->topics[0].partition_cnt == 0) {
+          err = RD_KAFKA_RESP_ERR_LEADER_NOT_AVAILABLE;
+        }
+        rd_kafka_metadata_destroy(metadata);
+      }
+      if (err == RD_KAFKA_RESP_ERR_NO_ERROR) break;
+      if (std::chrono::steady_clock::now() + std::chrono::milliseconds(100) >= deadline) {
+        return tl::unexpected(detail::map_error(err, "metadata for " + topic));
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+  }
+  return {};
 }
 
 Result<void> publish_and_wait(Producer& producer, std::span<const OutboundRecord> records,

@@ -7,6 +7,8 @@
 #include <functional>
 #include <memory>
 #include <span>
+#include <string>
+#include <vector>
 
 namespace otp::kafka {
 
@@ -38,6 +40,12 @@ class KafkaProducer final : public Producer {
 
   [[nodiscard]] Result<void> produce(const OutboundRecord& record, DeliveryCallback done) override;
   bool flush(std::chrono::milliseconds timeout) override;
+
+  /// Fetches the metadata of `topics` now, so the first record produced to each does not wait for
+  /// librdkafka's periodic metadata refresh (about a second). Call at start-up; an error means a
+  /// topic is unknown or the broker did not answer in `timeout`.
+  [[nodiscard]] Result<void> warm_up(const std::vector<std::string>& topics,
+                                     std::chrono::milliseconds timeout);
 
   struct Impl;
 

@@ -69,6 +69,9 @@ int run(const otp::delivery::DeliveryConfig& config) {
                   !producer ? producer.error().message : consumer.error().message);
     return 1;
   }
+  if (auto warm = (*producer)->warm_up({topics.events}, std::chrono::seconds(5)); !warm) {
+    spdlog::warn("delivery.kafka_warm_up_failed reason=\"{}\"", warm.error().message);
+  }
   if (auto subscribed = (*consumer)->subscribe({topics.delivery(config.channel)}); !subscribed) {
     spdlog::error("delivery.subscribe_failed reason=\"{}\"", subscribed.error().message);
     return 1;

@@ -50,6 +50,11 @@ int run(const IntakeConfig& config, const std::atomic<bool>& stop) {
     spdlog::error("intake.kafka_failed reason=\"{}\"", producer.error().message);
     return 1;
   }
+  // Without this the first request to each topic waits about a second for topic metadata. Not
+  // fatal: with Kafka down the intake still starts, is not ready, and answers 503.
+  if (auto warm = (*producer)->warm_up({topics.send_requests, topics.verify_requests}, 5s); !warm) {
+    spdlog::warn("intake.kafka_warm_up_failed reason=\"{}\"", warm.error().message);
+  }
   auto consumer = kafka::Consumer::create(config.kafka,
                                           "otp-intake-replies-" + std::to_string(config.instance));
   if (!consumer) {

@@ -229,3 +229,16 @@ TEST_F(KafkaRunnerTest, BatchRunnerWritesEverythingAndRetriesAFailedWrite) {
 
 }  // namespace
 }  // namespace otp::kafka
+
+namespace otp::kafka {
+namespace {
+
+TEST_F(KafkaRunnerTest, WarmUpKnowsExistingTopicsAndRefusesUnknownOnes) {
+  EXPECT_TRUE(producer_->warm_up({topics_.send_requests, topics_.events}, 10s).has_value());
+  auto unknown = producer_->warm_up({prefix_ + "no-such-topic"}, 1s);
+  ASSERT_FALSE(unknown.has_value());
+  EXPECT_NE(unknown.error().message.find("no-such-topic"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace otp::kafka
