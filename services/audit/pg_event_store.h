@@ -5,10 +5,12 @@
 
 namespace otp::audit {
 
-/// `EventStore` on PostgreSQL (schemas/sql/0001_init.sql): one statement per batch inserts into
-/// `otp_events` with ON CONFLICT (id) DO NOTHING and folds the rows it actually inserted into
-/// `verifications`, all in one transaction. A broken connection is replaced transparently
-/// (see `pg::PgConnection`); other errors come back as values for the runner to retry.
+/// `EventStore` on PostgreSQL (schemas/sql/0001_init.sql, 0002_partition_events.sql): per batch,
+/// one statement creates the monthly partitions of `otp_events` the batch needs, if missing, and
+/// one claims the event ids in `otp_event_ids` (ON CONFLICT (id) DO NOTHING), inserts only the
+/// claimed events into `otp_events` and folds them into `verifications`, all in one transaction. A
+/// broken connection is replaced transparently (see `pg::PgConnection`); other errors come back as
+/// values for the runner to retry.
 ///
 /// Borrows the connection, which must outlive it. Not thread-safe.
 class PgEventStore final : public EventStore {

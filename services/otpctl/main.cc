@@ -1,21 +1,44 @@
-// otpctl: the operator's command line. Today: topic creation; tenants, keys, migrations and DLQ
-// redrive follow with their issues.
+// otpctl: the operator's command line: topic creation, database migrations, audit retention and
+// erasure by recipient. Tenants, keys and DLQ redrive follow with their issues.
 
 #include "common/config/env.h"
 #include "common/kafka/admin.h"
 #include "common/log/log.h"
 #include "common/messages/topics.h"
+#include "common/pg/pg_connection.h"
+#include "services/otpctl/pg_maintenance.h"
 
+#include <algorithm>
+#include <charconv>
+#include <chrono>
 #include <cstdio>
+#include <map>
+#include <optional>
 #include <string>
+#include <vector>
 
 namespace {
 
 constexpr char kUsage[] =
     "usage: otpctl topics ensure   create every pipeline topic that is missing\n"
     "       otpctl topics list     print the topics and their partition counts\n"
-    "environment: OTP_KAFKA_BROKERS (required for ensure), OTP_TOPIC_PREFIX (default otp.),\n"
-    "             OTP_KAFKA_REPLICATION (default 1)\n";
+    "       otpctl migrate [--dir DIR]\n"
+    "                              apply the SQL migrations not applied yet (default DIR:\n"
+    "                              OTP_MIGRATIONS_DIR, else schemas/sql)\n"
+    "       otpctl retention --older-than-days N\n"
+    "                              drop the monthly audit partitions that ended more than N\n"
+    "                              days ago; create the next months' partitions\n"
+    "       otpctl erase --tenant T --recipient-hash H\n"
+    "                              remove one recipient's identifiers from the audit tables\n"
+    "environment: OTP_KAFKA_BROKERS (required for topics ensure), OTP_TOPIC_PREFIX (default "
+    "otp.),\n"
+    "             OTP_KAFKA_REPLICATION (default 1), OTP_PG_URL (required for migrate,\n"
+    "             retention and erase)\n";
+
+int usage() {
+  std::fputs(kUsage, stderr);
+  return 2;
+}
 
 int topics(const std::string& verb) {
   otp::config::EnvReader env;
@@ -28,10 +51,7 @@ int topics(const std::string& verb) {
     }
     return 0;
   }
-  if (verb != "ensure") {
-    std::fputs(kUsage, stderr);
-    return 2;
-  }
+  if (verb != "ensure") return usage();
   otp::kafka::KafkaSettings settings{
       .brokers = env.required_string("OTP_KAFKA_BROKERS"), .client_id = "otpctl", .properties = {}};
   auto replication = static_cast<int>(env.integer("OTP_KAFKA_REPLICATION", 1, 1, 5));
@@ -48,11 +68,89 @@ int topics(const std::string& verb) {
   return 0;
 }
 
+/// `--name value` pairs after the command; nullopt when an argument is not one of `known` or a
+/// value is missing.
+std::optional<std::map<std::string, std::string>> options(int argc, char** argv, int first,
+                                                          const std::vector<std::string>& known) {
+  std::map<std::string, std::string> values;
+  for (int i = first; i < argc; i += 2) {
+    std::string name = argv[i];
+    if (i + 1 >= argc || std::find(known.begin(), known.end(), name) == known.end()) {
+      return std::nullopt;
+    }
+    values[name] = argv[i + 1];
+  }
+  return values;
+}
+
+int fail_with(const otp::Error& error) {
+  std::fprintf(stderr, "otpctl: %s\n", error.message.c_str());
+  return error.code == otp::Errc::kInvalidInput ? 2 : 1;
+}
+
+int database_command(const std::string& command, const std::map<std::string, std::string>& args) {
+  otp::config::EnvReader env;
+  auto url = env.required_secret("OTP_PG_URL");
+  auto dir = env.string("OTP_MIGRATIONS_DIR", "schemas/sql");
+  if (auto valid = env.finish(); !valid) {
+    std::fprintf(stderr, "otpctl: %s\n", valid.error().message.c_str());
+    return 2;
+  }
+  // Migrations may rewrite big tables: no statement timeout for the operator's own commands.
+  otp::pg::PgConnection connection(
+      url, {.application_name = "otpctl", .statement_timeout = std::chrono::milliseconds(0)});
+
+  if (command == "migrate") {
+    if (auto it = args.find("--dir"); it != args.end()) dir = it->second;
+    auto done = otp::otpctl::migrate(connection, dir);
+    if (!done) return fail_with(done.error());
+    for (const auto& version : done->applied)
+      std::printf("migrations: applied %s\n", version.c_str());
+    std::printf("migrations: %zu applied, %zu already applied\n", done->applied.size(),
+                done->already_applied);
+    return 0;
+  }
+  if (command == "retention") {
+    const std::string& text = args.at("--older-than-days");
+    long long days = 0;
+    auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), days);
+    if (error != std::errc() || end != text.data() + text.size()) days = 0;
+    if (days < 1 || days > 36'500) {
+      std::fputs("otpctl: --older-than-days must be between 1 and 36500\n", stderr);
+      return 2;
+    }
+    auto done = otp::otpctl::enforce_retention(connection, std::chrono::days(days));
+    if (!done) return fail_with(done.error());
+    for (const auto& name : done->dropped) std::printf("retention: dropped %s\n", name.c_str());
+    std::printf("retention: %zu partitions dropped, %zu created ahead\n", done->dropped.size(),
+                done->created);
+    return 0;
+  }
+  // erase
+  const auto& tenant = args.at("--tenant");
+  auto done = otp::otpctl::erase_recipient(connection, tenant, args.at("--recipient-hash"));
+  if (!done) return fail_with(done.error());
+  std::printf("erase: tenant %s: %zu verifications and %zu events erased\n", tenant.c_str(),
+              done->verifications, done->events);
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   otp::log::init("otpctl", "warn");
-  if (argc >= 3 && std::string(argv[1]) == "topics") return topics(argv[2]);
-  std::fputs(kUsage, stderr);
-  return 2;
+  if (argc < 2) return usage();
+  std::string command = argv[1];
+  if (command == "topics" && argc == 3) return topics(argv[2]);
+  static const std::map<std::string, std::vector<std::string>> kDatabaseCommands = {
+      {"migrate", {"--dir"}},
+      {"retention", {"--older-than-days"}},
+      {"erase", {"--tenant", "--recipient-hash"}}};
+  auto found = kDatabaseCommands.find(command);
+  if (found == kDatabaseCommands.end()) return usage();
+  auto args = options(argc, argv, 2, found->second);
+  if (!args) return usage();
+  // Every option but migrate's --dir is required.
+  if (command != "migrate" && args->size() != found->second.size()) return usage();
+  return database_command(command, *args);
 }
