@@ -232,6 +232,7 @@ std::string encode(const Reply& message) {
   if (message.expires_at) object["expires_at"] = format_rfc3339(*message.expires_at);
   if (message.channel) object["channel"] = to_string(*message.channel);
   if (message.code_length) object["code_length"] = *message.code_length;
+  if (message.retry_after_seconds) object["retry_after_seconds"] = *message.retry_after_seconds;
   if (!message.message.empty()) object["message"] = message.message;
   return object.dump();
 }
@@ -259,6 +260,13 @@ Result<Reply> decode_reply(std::string_view payload) {
     }
     if (auto length = fields.optional_integer("code_length")) {
       message.code_length = static_cast<int>(*length);
+    }
+    if (auto retry = fields.optional_integer("retry_after_seconds")) {
+      if (*retry < 0 || *retry > 7 * 86'400) {
+        fields.reject("retry_after_seconds", "must be 0..604800");
+      } else {
+        message.retry_after_seconds = static_cast<int>(*retry);
+      }
     }
     message.message = fields.optional_string("message", 1024).value_or("");
     return message;

@@ -63,6 +63,8 @@ struct Reply {
   std::optional<TimePoint> expires_at;
   std::optional<Channel> channel;
   std::optional<int> code_length;
+  /// rate_limited, recipient_locked: whole seconds (rounded up) before trying again may succeed.
+  std::optional<int> retry_after_seconds{};
   std::string message;  ///< a human explanation for failures; never a code
 };
 

@@ -39,7 +39,7 @@ constexpr std::array<std::pair<Status, std::string_view>, 6> kStatuses{{
     {Status::kFailed, "failed"},
 }};
 
-constexpr std::array<std::pair<Outcome, std::string_view>, 11> kOutcomes{{
+constexpr std::array<std::pair<Outcome, std::string_view>, 13> kOutcomes{{
     {Outcome::kPending, "pending"},
     {Outcome::kApproved, "approved"},
     {Outcome::kInvalidCode, "invalid_code"},
@@ -50,6 +50,8 @@ constexpr std::array<std::pair<Outcome, std::string_view>, 11> kOutcomes{{
     {Outcome::kNotFound, "not_found"},
     {Outcome::kRateLimited, "rate_limited"},
     {Outcome::kInvalidRequest, "invalid_request"},
+    {Outcome::kCountryBlocked, "country_blocked"},
+    {Outcome::kRecipientLocked, "recipient_locked"},
     {Outcome::kUnavailable, "unavailable"},
 }};
 

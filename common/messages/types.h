@@ -27,8 +27,10 @@ enum class Outcome {
   kAlreadyVerified,     ///< verify: the code was already used
   kCanceled,            ///< verify: the verification was canceled
   kNotFound,            ///< verify: unknown id, or another tenant's
-  kRateLimited,         ///< send: a limit said no
+  kRateLimited,         ///< send: a send limit (per destination, per tenant) said no; wait
   kInvalidRequest,      ///< the request could never succeed (e.g. bad recipient for the channel)
+  kCountryBlocked,      ///< send: the tenant does not allow the recipient's country
+  kRecipientLocked,     ///< too many consecutive failed checks for the recipient; wait
   kUnavailable,         ///< a dependency (Redis) failed; fail closed
 };
 [[nodiscard]] std::string_view to_string(Outcome outcome) noexcept;

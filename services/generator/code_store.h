@@ -29,16 +29,22 @@ struct IssueRequest {
   std::chrono::milliseconds ttl{600'000};
   /// How long the verification stays readable (status, replays) after it expired.
   std::chrono::milliseconds retention{24 * 3600 * 1000};
+  /// At most this many new verifications per tenant + recipient in any `send_window` (sliding).
+  int sends_per_window = 5;
+  std::chrono::milliseconds send_window{600'000};
 };
 
 enum class IssueOutcome {
-  kCreated,   ///< a new verification was stored
-  kReplayed,  ///< this request id was seen before: the earlier verification, unchanged
-  kConflict,  ///< the verification id is already used by another request
-  kGone,      ///< the request was seen, but its verification no longer exists
+  kCreated,      ///< a new verification was stored
+  kReplayed,     ///< this request id was seen before: the earlier verification, unchanged
+  kConflict,     ///< the verification id is already used by another request
+  kGone,         ///< the request was seen, but its verification no longer exists
+  kRateLimited,  ///< new, but `sends_per_window` is used up: nothing stored; see `retry_after`
+  kLocked,       ///< new, but the recipient is locked after failed checks; see `retry_after`
 };
 
-/// The stored verification after `issue`. For kConflict and kGone only `outcome` is meaningful.
+/// The stored verification after `issue`. For kConflict and kGone only `outcome` is meaningful;
+/// for kRateLimited and kLocked also `retry_after`.
 struct IssuedCode {
   IssueOutcome outcome = IssueOutcome::kCreated;
   std::string verification_id{};
@@ -49,6 +55,7 @@ struct IssuedCode {
   TimePoint created_at{};  ///< the store's clock, not the caller's
   TimePoint expires_at{};
   messages::Status status = messages::Status::kPending;  ///< now, not at creation
+  std::chrono::milliseconds retry_after{0};
 };
 
 /// Where a verification lives, as found by `lookup`. `handle` is opaque to callers.
@@ -61,6 +68,12 @@ struct CheckRequest {
   CodeLocation location{};
   std::string candidate_hmac{};  ///< `crypto::code_hmac` of the code the user typed
   std::string request_id{};      ///< a redelivered request id is answered from memory, not counted
+  /// Consecutive failed checks of one tenant + recipient (across its verifications, not reset
+  /// by new sends, reset by an approval) before it is locked for `lock_base` * 2^(locks so
+  /// far), at most `lock_max`.
+  int failure_lock_threshold = 100;
+  std::chrono::milliseconds lock_base{60'000};
+  std::chrono::milliseconds lock_max{24 * 3600 * 1000};
 };
 
 /// The answer to one check. Replays of the same request id return the identical result.
@@ -69,9 +82,19 @@ struct CheckResult {
   messages::Status status = messages::Status::kPending;
   int attempts_remaining = 0;
   TimePoint expires_at{};
-  TimePoint checked_at{};        ///< the store's clock at the (first) check
-  bool attempt_counted = false;  ///< this check used one of the attempts
-  bool status_changed = false;   ///< this check moved the status out of pending
+  TimePoint checked_at{};                    ///< the store's clock at the (first) check
+  bool attempt_counted = false;              ///< this check used one of the attempts
+  bool status_changed = false;               ///< this check moved the status out of pending
+  std::chrono::milliseconds retry_after{0};  ///< kRecipientLocked: until the lock ends
+};
+
+/// One send's claim on its tenant's token bucket.
+struct SendToken {
+  std::string tenant{};
+  std::string recipient_hash{};
+  std::string request_id{};
+  double rate_per_second = 50;  ///< refill
+  int burst = 100;              ///< capacity
 };
 
 /// The generator's OTP state: the only seam between the stage and Redis. `RedisCodeStore` is the
@@ -83,6 +106,10 @@ struct CheckResult {
 /// - `check` counts the attempt *before* comparing (parallel guesses never exceed max_attempts),
 ///   consumes the code on a match, expires lazily by the store's clock, and answers a replayed
 ///   request id with the stored result without counting it again.
+/// - `issue` refuses a new verification (never a replay) while the recipient is locked or its
+///   sends in the window are used up; `check` refuses, without counting, while it is locked.
+/// - `take_send_token` takes one token from the tenant's bucket; a request that already issued a
+///   verification passes even when the bucket is empty, so replays get their stored answer.
 /// - Any failure to reach the store is kUnavailable; nothing is ever approved without the store.
 ///
 /// Implementations need not be thread-safe (one per consumer thread).
@@ -99,6 +126,10 @@ class CodeStore {
 
   /// kNotFound outcome if the verification vanished since `lookup`.
   [[nodiscard]] virtual Result<CheckResult> check(const CheckRequest& request) = 0;
+
+  /// nullopt if the send may go ahead, else how long until the bucket has a token again.
+  [[nodiscard]] virtual Result<std::optional<std::chrono::milliseconds>> take_send_token(
+      const SendToken& token) = 0;
 };
 
 }  // namespace otp::generator

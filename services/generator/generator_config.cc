@@ -51,6 +51,19 @@ Result<GeneratorConfig> GeneratorConfig::from_env(config::EnvReader::Lookup look
   const auto verify_max_age = env.millis("OTP_VERIFY_MAX_AGE_MS", milliseconds(15'000),
                                          milliseconds(100), milliseconds(600'000));
 
+  const bool from_pg = env.choice("OTP_TENANT_SETTINGS", "env", {"env", "postgres"}) == "postgres";
+  auto pg_url = from_pg ? env.required_secret("OTP_PG_URL") : env.secret("OTP_PG_URL");
+  const auto tenant_refresh = env.millis("OTP_TENANT_REFRESH_MS", milliseconds(5'000),
+                                         milliseconds(100), milliseconds(600'000));
+
+  const auto sends_per_destination =
+      static_cast<int>(env.integer("OTP_SENDS_PER_DESTINATION", 5, 1, 1'000'000));
+  const auto send_window = std::chrono::seconds(env.integer("OTP_SEND_WINDOW_S", 600, 1, 86'400));
+  const auto failure_lock_threshold =
+      static_cast<int>(env.integer("OTP_FAILURE_LOCK_THRESHOLD", 100, 1, 1'000'000));
+  const auto send_rate = env.integer("OTP_SEND_RATE_PER_SECOND", 50, 1, 10'000'000);
+  const auto send_burst = static_cast<int>(env.integer("OTP_SEND_BURST", 100, 1, 1'000'000'000));
+
   if (auto done = env.finish(); !done) return tl::unexpected(done.error());
   return GeneratorConfig{
       .kafka = std::move(kafka),
@@ -65,7 +78,28 @@ Result<GeneratorConfig> GeneratorConfig::from_env(config::EnvReader::Lookup look
       .max_attempts = max_attempts,
       .delivery_margin = delivery_margin,
       .verify_max_age = verify_max_age,
+      .tenant_settings_from_pg = from_pg,
+      .pg_url = std::move(pg_url),
+      .tenant_refresh = tenant_refresh,
+      .sends_per_destination = sends_per_destination,
+      .send_window = send_window,
+      .failure_lock_threshold = failure_lock_threshold,
+      .send_rate_per_second = static_cast<double>(send_rate),
+      .send_burst = send_burst,
   };
+}
+
+TenantSettings GeneratorConfig::env_tenant_settings() const {
+  TenantSettings settings;
+  settings.code_length = code_length;
+  settings.ttl = code_ttl;
+  settings.max_attempts = max_attempts;
+  settings.sends_per_destination = sends_per_destination;
+  settings.send_window = send_window;
+  settings.failure_lock_threshold = failure_lock_threshold;
+  settings.send_rate_per_second = send_rate_per_second;
+  settings.send_burst = send_burst;
+  return settings;
 }
 
 }  // namespace otp::generator

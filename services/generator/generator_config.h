@@ -5,6 +5,7 @@
 #include "common/error/error.h"
 #include "common/kafka/record.h"
 #include "common/redis/redis_client.h"
+#include "services/generator/tenant_settings.h"
 
 #include <chrono>
 #include <string>
@@ -34,10 +35,27 @@ struct GeneratorConfig {
   std::chrono::milliseconds verify_max_age{15'000};
   /// How long a verification stays readable after it expired (not configurable yet).
   std::chrono::seconds retention{24 * 3600};
+  /// OTP_TENANT_SETTINGS: `postgres` reads each tenant's rules from the `tenants` table at
+  /// `pg_url`; `env` (the default, for stacks without a tenants table) accepts every tenant
+  /// with the OTP_CODE_LENGTH / OTP_CODE_TTL_S / OTP_MAX_ATTEMPTS values and column defaults.
+  bool tenant_settings_from_pg = false;
+  config::Secret pg_url;
+  /// How often the tenant settings are re-read from PostgreSQL.
+  std::chrono::milliseconds tenant_refresh{5'000};
+  /// Limits for every tenant with OTP_TENANT_SETTINGS=env (the `tenants` columns otherwise).
+  int sends_per_destination = 5;
+  std::chrono::seconds send_window{600};
+  int failure_lock_threshold = 100;
+  double send_rate_per_second = 50;
+  int send_burst = 100;
 
   /// Reads the process environment (or `lookup`, in tests). One kInvalidInput error lists every
   /// missing or invalid key; key material never appears in it.
   [[nodiscard]] static Result<GeneratorConfig> from_env(config::EnvReader::Lookup lookup = {});
+
+  /// The rules every tenant gets with OTP_TENANT_SETTINGS=env: the column defaults, with code
+  /// length, TTL and attempts from the environment.
+  [[nodiscard]] TenantSettings env_tenant_settings() const;
 };
 
 }  // namespace otp::generator

@@ -3,6 +3,7 @@
 #include "common/crypto/hmac.h"
 #include "common/error/check.h"
 #include "common/log/log.h"
+#include "services/generator/recipient_region.h"
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
@@ -11,6 +12,8 @@
 #include <algorithm>
 #include <array>
 #include <charconv>
+#include <chrono>
+#include <cstdint>
 #include <type_traits>
 
 namespace otp::generator {
@@ -86,6 +89,16 @@ bool is_plausible_recipient(std::string_view recipient, messages::Channel channe
 
 void cleanse(std::string& secret) { OPENSSL_cleanse(secret.data(), secret.size()); }
 
+// Whole seconds, rounded up: a client that waits this long finds the limit lifted.
+int retry_after_seconds(std::chrono::milliseconds wait) {
+  const auto ms = std::max<std::int64_t>(0, wait.count());
+  return static_cast<int>(std::min<std::int64_t>((ms + 999) / 1000, 7 * 86'400));
+}
+
+// A failed-check lock starts at this and doubles with every further lock of the subject.
+constexpr std::chrono::milliseconds kLockBase{60'000};
+constexpr std::chrono::milliseconds kLockMax{24 * 3600 * 1000};
+
 Result<std::optional<ReplyRoute>> reply_route(const kafka::Record& record) {
   auto correlation_id = record.header(messages::kHeaderCorrelationId);
   auto partition = record.header(messages::kHeaderReplyPartition);
@@ -109,9 +122,10 @@ Result<std::optional<ReplyRoute>> reply_route(const kafka::Record& record) {
 
 }  // namespace
 
-GeneratorStage::GeneratorStage(CodeStore& store, const GeneratorConfig& config, Rng& rng,
-                               const Clock& clock)
+GeneratorStage::GeneratorStage(CodeStore& store, TenantSettingsSource& tenants,
+                               const GeneratorConfig& config, Rng& rng, const Clock& clock)
     : store_(store),
+      tenants_(tenants),
       config_(config),
       clock_(clock),
       codes_(rng),
@@ -163,50 +177,96 @@ Result<GeneratorStage::Outputs> GeneratorStage::handle_send(
   answer.status = Status::kFailed;
   answer.channel = request.channel;
 
-  if (!is_plausible_recipient(request.recipient, request.channel)) {
-    spdlog::warn("send.rejected verification_id={} tenant={} channel={} reason=bad_recipient",
-                 verification_id, request.tenant, messages::to_string(request.channel));
-    answer.message = "recipient is not valid for the channel";
+  const auto refuse = [&](Outcome outcome, const char* reason, std::string message) {
+    spdlog::warn("send.rejected verification_id={} tenant={} channel={} reason={}", verification_id,
+                 request.tenant, messages::to_string(request.channel), reason);
+    answer.outcome = outcome;
+    answer.message = std::move(message);
     reply(outputs, reply_to, std::move(answer));
     return outputs;
+  };
+
+  auto found = tenants_.find(request.tenant);
+  if (!found) return tl::unexpected(found.error());
+  if (!*found) return refuse(Outcome::kInvalidRequest, "unknown_tenant", "unknown tenant");
+  const TenantSettings& settings = **found;
+  if (!is_plausible_recipient(request.recipient, request.channel)) {
+    return refuse(Outcome::kInvalidRequest, "bad_recipient",
+                  "recipient is not valid for the channel");
+  }
+  if (!settings.allows(request.channel)) {
+    return refuse(Outcome::kInvalidRequest, "channel_not_allowed",
+                  "channel not allowed for this tenant");
+  }
+  const bool is_phone = request.channel != messages::Channel::kEmail;
+  const PhoneFacts phone = is_phone ? phone_facts(request.recipient) : PhoneFacts{};
+  const std::string* test_code = is_phone ? settings.test_code(request.recipient) : nullptr;
+  // Test numbers never reach a provider, so where they are does not matter.
+  if (is_phone && test_code == nullptr && !settings.allows_region(phone.country.value_or(""))) {
+    return refuse(Outcome::kCountryBlocked, "country_blocked",
+                  "codes cannot be sent to this country for this tenant");
   }
 
-  std::string code = codes_.generate(config_.code_length);
+  const std::string recipient_hash =
+      crypto::recipient_hash(hmac_key, request.tenant, request.recipient);
+  const auto limited = [&](Outcome outcome, const char* reason, std::chrono::milliseconds wait) {
+    answer.retry_after_seconds = retry_after_seconds(wait);
+    return refuse(outcome, reason,
+                  outcome == Outcome::kRateLimited
+                      ? "too many codes requested; try again later"
+                      : "too many failed checks for this recipient; try again later");
+  };
+  auto token = store_.take_send_token({.tenant = request.tenant,
+                                       .recipient_hash = recipient_hash,
+                                       .request_id = request.request_id,
+                                       .rate_per_second = settings.send_rate_per_second,
+                                       .burst = settings.send_burst});
+  if (!token) return tl::unexpected(token.error());
+  if (*token) return limited(Outcome::kRateLimited, "tenant_send_rate", **token);
+
+  std::string code = test_code != nullptr ? *test_code : codes_.generate(settings.code_length);
+  const int code_length = static_cast<int>(code.size());
   IssueRequest issue{
       .tenant = request.tenant,
       .verification_id = verification_id,
       .request_id = request.request_id,
-      .recipient_hash = crypto::recipient_hash(hmac_key, request.tenant, request.recipient),
+      .recipient_hash = recipient_hash,
       .code_hmac = crypto::code_hmac(hmac_key, request.tenant, verification_id, code),
       .hmac_key_id = hmac_key.id,
       .sealed_code = sealer_.seal(code, verification_id),
       .channel = request.channel,
-      .code_length = config_.code_length,
-      .max_attempts = config_.max_attempts,
-      .ttl = config_.code_ttl,
-      .retention = config_.retention};
+      .code_length = code_length,
+      .max_attempts = settings.max_attempts,
+      .ttl = settings.ttl,
+      .retention = config_.retention,
+      .sends_per_window = settings.sends_per_destination,
+      .send_window = settings.send_window};
   cleanse(code);
 
   auto issued = store_.issue(issue);
   if (!issued) return tl::unexpected(issued.error());
-  if (issued->outcome == IssueOutcome::kConflict || issued->outcome == IssueOutcome::kGone) {
-    const bool conflict = issued->outcome == IssueOutcome::kConflict;
-    spdlog::warn("send.rejected verification_id={} tenant={} channel={} reason={}", verification_id,
-                 request.tenant, messages::to_string(request.channel),
-                 conflict ? "verification_id_in_use" : "verification_gone");
-    answer.outcome = conflict ? Outcome::kInvalidRequest : Outcome::kExpired;
-    answer.status = conflict ? Status::kFailed : Status::kExpired;
-    answer.message = conflict ? "verification id or request id already used for another request"
-                              : "this request's verification no longer exists";
-    reply(outputs, reply_to, std::move(answer));
-    return outputs;
+  if (issued->outcome == IssueOutcome::kConflict) {
+    return refuse(Outcome::kInvalidRequest, "verification_id_in_use",
+                  "verification id or request id already used for another request");
+  }
+  if (issued->outcome == IssueOutcome::kRateLimited) {
+    return limited(Outcome::kRateLimited, "sends_per_destination", issued->retry_after);
+  }
+  if (issued->outcome == IssueOutcome::kLocked) {
+    return limited(Outcome::kRecipientLocked, "recipient_locked", issued->retry_after);
+  }
+  if (issued->outcome == IssueOutcome::kGone) {
+    answer.status = Status::kExpired;
+    return refuse(Outcome::kExpired, "verification_gone",
+                  "this request's verification no longer exists");
   }
 
   const IssuedCode& stored = *issued;
   const bool replayed = stored.outcome == IssueOutcome::kReplayed;
   // A replay finds the verification as it is now; once it is settled the code is dead and a
   // second delivery would only cost money.
-  if (!replayed || stored.status == Status::kPending) {
+  // A test number's code is never handed to a provider (delivery.skipped below).
+  if (test_code == nullptr && (!replayed || stored.status == Status::kPending)) {
     messages::DeliveryJob job{.job_id = stored.verification_id + ":1",
                               .tenant = request.tenant,
                               .verification_id = stored.verification_id,
@@ -225,13 +285,24 @@ Result<GeneratorStage::Outputs> GeneratorStage::handle_send(
                                             .partition = std::nullopt});
   }
   const std::string masked = log::mask_recipient(request.recipient);
-  outputs.push_back(event("verification.created", request.tenant, stored.verification_id,
-                          request.request_id, stored.created_at,
-                          {{"channel", messages::to_string(stored.channel)},
-                           {"recipient_masked", masked},
-                           {"code_length", stored.code_length},
-                           {"expires_at", format_rfc3339(stored.expires_at)},
-                           {"max_attempts", stored.max_attempts}}));
+  outputs.push_back(
+      event("verification.created", request.tenant, stored.verification_id, request.request_id,
+            stored.created_at,
+            {{"channel", messages::to_string(stored.channel)},
+             {"recipient_masked", masked},
+             {"recipient_hash", recipient_hash},
+             {"country", phone.country ? json(*phone.country) : json(nullptr)},
+             {"number_prefix", phone.number_prefix ? json(*phone.number_prefix) : json(nullptr)},
+             {"code_length", stored.code_length},
+             {"expires_at", format_rfc3339(stored.expires_at)},
+             {"max_attempts", stored.max_attempts}}));
+  if (test_code != nullptr) {
+    // A replay re-emits the same event (same id): the audit trail keeps one copy.
+    outputs.push_back(
+        event("delivery.skipped", request.tenant, stored.verification_id, request.request_id,
+              stored.created_at,
+              {{"channel", messages::to_string(stored.channel)}, {"reason", "test_number"}}));
+  }
   answer.verification_id = stored.verification_id;
   answer.outcome = Outcome::kPending;
   answer.status = Status::kPending;
@@ -287,6 +358,14 @@ Result<GeneratorStage::Outputs> GeneratorStage::handle_verify(
     code = request.otp_code.value_or("");
   }
 
+  // The failure threshold is the tenant's. An unknown tenant has no verifications: the same
+  // answer as an unknown id, without touching the store.
+  auto found = tenants_.find(request.tenant);
+  if (!found || !*found) {
+    cleanse(code);
+    if (!found) return tl::unexpected(found.error());
+    return finish(Outcome::kNotFound, "no such verification");
+  }
   auto location = store_.lookup(request.tenant, request.verification_id);
   if (!location) {
     cleanse(code);
@@ -306,7 +385,10 @@ Result<GeneratorStage::Outputs> GeneratorStage::handle_verify(
   CheckRequest check{
       .location = std::move(**location),
       .candidate_hmac = crypto::code_hmac(*key, request.tenant, request.verification_id, code),
-      .request_id = request.request_id};
+      .request_id = request.request_id,
+      .failure_lock_threshold = (*found)->failure_lock_threshold,
+      .lock_base = kLockBase,
+      .lock_max = kLockMax};
   cleanse(code);
 
   auto checked = store_.check(check);
@@ -314,6 +396,12 @@ Result<GeneratorStage::Outputs> GeneratorStage::handle_verify(
   const CheckResult& result = *checked;
   if (result.outcome == Outcome::kNotFound)
     return finish(Outcome::kNotFound, "no such verification");
+  if (result.outcome == Outcome::kRecipientLocked) {
+    answer.status = result.status;
+    answer.retry_after_seconds = retry_after_seconds(result.retry_after);
+    return finish(Outcome::kRecipientLocked,
+                  "too many failed checks for this recipient; try again later");
+  }
 
   const json data = {{"attempts_remaining", result.attempts_remaining}};
   const auto emit = [&](const char* type) {

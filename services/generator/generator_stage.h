@@ -9,6 +9,7 @@
 #include "common/time/clock.h"
 #include "services/generator/code_store.h"
 #include "services/generator/generator_config.h"
+#include "services/generator/tenant_settings.h"
 
 #include <cstdint>
 #include <optional>
@@ -35,9 +36,12 @@ struct GeneratorInput {
 /// The generator's logic, as a PipelineStage for one StageRunner over `send-requests` and
 /// `verify-requests`.
 ///
-/// Send: derive the verification id if the request has none (from tenant + request id, so a
-/// redelivery derives the same), draw a code, store its HMAC and sealed form through the
-/// CodeStore, and produce the delivery job, a `verification.created` event and the reply. A
+/// Send: find the tenant's rules (TenantSettingsSource; an unknown tenant, a channel the tenant
+/// does not allow or a phone recipient in a country it does not allow is refused before any
+/// code exists), derive the verification id if the request has none (from tenant + request id,
+/// so a redelivery derives the same), draw a code (a test number's fixed code), store its HMAC
+/// and sealed form through the CodeStore, and produce the delivery job (for a test number a
+/// `delivery.skipped` event instead), a `verification.created` event and the reply. A
 /// replayed request yields byte-identical records: every output field comes from the stored
 /// verification or the request, and event ids are hashes of their cause.
 ///
@@ -56,7 +60,8 @@ class GeneratorStage {
  public:
   using Input = GeneratorInput;
 
-  GeneratorStage(CodeStore& store, const GeneratorConfig& config, Rng& rng, const Clock& clock);
+  GeneratorStage(CodeStore& store, TenantSettingsSource& tenants, const GeneratorConfig& config,
+                 Rng& rng, const Clock& clock);
 
   /// By `record.topic`: send-requests or verify-requests, plus the reply headers. Bad JSON, a
   /// wrong schema version, an unexpected topic or malformed reply headers are kInvalidInput (the
@@ -81,6 +86,7 @@ class GeneratorStage {
              messages::Reply message) const;
 
   CodeStore& store_;
+  TenantSettingsSource& tenants_;
   const GeneratorConfig& config_;
   const Clock& clock_;
   crypto::OtpCodeGenerator codes_;

@@ -5,18 +5,22 @@
 #include "common/kafka/producer.h"
 #include "common/kafka/stage_runner.h"
 #include "common/log/log.h"
+#include "common/pg/pg_connection.h"
 #include "common/process/signals.h"
 #include "common/random/rng.h"
 #include "common/redis/redis_client.h"
 #include "common/time/clock.h"
 #include "services/generator/generator_config.h"
 #include "services/generator/generator_stage.h"
+#include "services/generator/pg_tenant_settings.h"
 #include "services/generator/redis_code_store.h"
+#include "services/generator/tenant_settings.h"
 
 #include <spdlog/spdlog.h>
 
 #include <atomic>
 #include <cstdio>
+#include <memory>
 
 namespace {
 
@@ -43,7 +47,21 @@ int run(const otp::generator::GeneratorConfig& config, const std::atomic<bool>& 
     spdlog::error("kafka.consumer_failed error=\"{}\"", consumer.error().message);
     return 1;
   }
-  generator::GeneratorStage stage(store, config, rng, clock);
+  // Tenant rules: PostgreSQL behind a cache, or the same rules for every tenant. A short
+  // statement timeout: the cache reloads on the consumer thread.
+  pg::PgConnection db(config.pg_url, {.application_name = "otp-generator",
+                                      .statement_timeout = std::chrono::milliseconds(2'000)});
+  generator::PgTenantSettingsLoader loader(db);
+  std::unique_ptr<generator::TenantSettingsSource> tenants;
+  if (config.tenant_settings_from_pg) {
+    tenants = std::make_unique<generator::CachedTenantSettings>(
+        [&loader] { return loader.load_all(); }, clock, config.tenant_refresh);
+  } else {
+    spdlog::warn("tenants.from_env every tenant is accepted with the same rules");
+    tenants = std::make_unique<generator::StaticTenantSettings>(config.env_tenant_settings());
+  }
+
+  generator::GeneratorStage stage(store, *tenants, config, rng, clock);
   const auto& topics = stage.topics();
   if (auto subscribed = (*consumer)->subscribe({topics.send_requests, topics.verify_requests});
       !subscribed) {

@@ -3,6 +3,7 @@
 #include "services/generator/lua_scripts.h"
 
 #include <charconv>
+#include <cstdio>
 
 namespace otp::generator {
 namespace {
@@ -64,28 +65,43 @@ Result<IssuedCode> parse_issued(const std::vector<std::string>& f, IssueOutcome 
                     .status = *status};
 }
 
+std::string format_ms(std::chrono::milliseconds ms) { return std::to_string(ms.count()); }
+
 Result<CheckResult> parse_checked(const std::vector<std::string>& f) {
-  constexpr std::size_t kFields = 7;
-  if (f.size() != kFields) return malformed("check");
+  // Answers stored before retry_after existed have 7 fields.
+  if (f.size() != 7 && f.size() != 8) return malformed("check");
+  std::optional<std::int64_t> retry_after = 0;
+  if (f.size() == 8) retry_after = to_int(f[7]);
   auto outcome = messages::parse_outcome(f[0]);
   auto status = messages::parse_status(f[1]);
   auto remaining = to_int(f[2]);
   auto expires = to_int(f[3]);
   auto checked = to_int(f[4]);
-  if (!outcome || !status || !remaining || !expires || !checked) return malformed("check");
+  if (!outcome || !status || !remaining || !expires || !checked || !retry_after) {
+    return malformed("check");
+  }
   return CheckResult{.outcome = *outcome,
                      .status = *status,
                      .attempts_remaining = static_cast<int>(*remaining),
                      .expires_at = from_unix_ms(*expires),
                      .checked_at = from_unix_ms(*checked),
                      .attempt_counted = f[5] == "1",
-                     .status_changed = f[6] == "1"};
+                     .status_changed = f[6] == "1",
+                     .retry_after = std::chrono::milliseconds(*retry_after)};
+}
+
+// The subject (tenant + recipient) part of a verification key: `otp:{<tenant>:<rh>}`.
+std::string subject_of(const std::string& verification_key) {
+  return verification_key.substr(0, verification_key.find("}:") + 1);
 }
 
 }  // namespace
 
 RedisCodeStore::RedisCodeStore(redis::RedisClient& client)
-    : client_(client), issue_script_("issue", lua::kIssue), check_script_("check", lua::kCheck) {}
+    : client_(client),
+      issue_script_("issue", lua::kIssue),
+      check_script_("check", lua::kCheck),
+      bucket_script_("bucket", lua::kBucket) {}
 
 std::string RedisCodeStore::verification_key(const std::string& tenant,
                                              const std::string& recipient_hash,
@@ -98,8 +114,22 @@ std::string RedisCodeStore::index_key(const std::string& tenant,
   return "otp:vid:" + tenant + ":" + verification_id;
 }
 
+std::string RedisCodeStore::failures_key(const std::string& tenant,
+                                         const std::string& recipient_hash) {
+  return "otp:{" + tenant + ":" + recipient_hash + "}:fails";
+}
+
+std::string RedisCodeStore::sends_key(const std::string& tenant,
+                                      const std::string& recipient_hash) {
+  return "otp:{" + tenant + ":" + recipient_hash + "}:sends";
+}
+
+std::string RedisCodeStore::bucket_key(const std::string& tenant) {
+  return "otp:{" + tenant + "}:bucket";
+}
+
 Result<void> RedisCodeStore::load_scripts() {
-  for (const auto* script : {&issue_script_, &check_script_}) {
+  for (const auto* script : {&issue_script_, &check_script_, &bucket_script_}) {
     auto sha = client_.script_load(script->source());
     if (!sha) return tl::unexpected(sha.error());
     if (*sha != script->sha()) {
@@ -132,7 +162,9 @@ Result<IssuedCode> RedisCodeStore::issue(const IssueRequest& request) {
   }
 
   const std::string keys[] = {
-      vkey, request_key(request.tenant, request.recipient_hash, request.request_id)};
+      vkey, request_key(request.tenant, request.recipient_hash, request.request_id),
+      sends_key(request.tenant, request.recipient_hash),
+      failures_key(request.tenant, request.recipient_hash)};
   const std::string args[] = {request.verification_id,
                               request.code_hmac,
                               request.hmac_key_id,
@@ -143,7 +175,9 @@ Result<IssuedCode> RedisCodeStore::issue(const IssueRequest& request) {
                               std::to_string(request.code_length),
                               request.sealed_code.key_id,
                               request.sealed_code.data,
-                              request.request_id};
+                              request.request_id,
+                              std::to_string(request.sends_per_window),
+                              format_ms(request.send_window)};
   auto reply = client_.run_script(issue_script_, keys, args);
   if (!reply) return tl::unexpected(reply.error());
   auto fields = strings_of(*reply);
@@ -153,6 +187,17 @@ Result<IssuedCode> RedisCodeStore::issue(const IssueRequest& request) {
   if (tag == "replayed") return parse_issued(*fields, IssueOutcome::kReplayed);
   if (tag == "conflict") return IssuedCode{.outcome = IssueOutcome::kConflict};
   if (tag == "gone") return IssuedCode{.outcome = IssueOutcome::kGone};
+  if ((tag == "rate_limited" || tag == "locked") && fields->size() == 2) {
+    auto retry_after = to_int((*fields)[1]);
+    if (!retry_after) return malformed("issue");
+    // Nothing was stored: release the verification id claimed above, if this call claimed it,
+    // so a verify finds no index without a verification. Best effort: a leftover index only
+    // answers not_found and expires with `keep`.
+    if (!claimed->is_nil()) (void)client_.command({"DEL", index});
+    return IssuedCode{
+        .outcome = tag == "locked" ? IssueOutcome::kLocked : IssueOutcome::kRateLimited,
+        .retry_after = std::chrono::milliseconds(*retry_after)};
+  }
   return malformed("issue");
 }
 
@@ -169,9 +214,12 @@ Result<std::optional<CodeLocation>> RedisCodeStore::lookup(const std::string& te
 }
 
 Result<CheckResult> RedisCodeStore::check(const CheckRequest& request) {
-  const std::string keys[] = {request.location.handle};
-  const std::string args[] = {request.candidate_hmac, request.location.hmac_key_id,
-                              request.request_id};
+  const std::string keys[] = {request.location.handle,
+                              subject_of(request.location.handle) + ":fails"};
+  const std::string args[] = {
+      request.candidate_hmac,       request.location.hmac_key_id,
+      request.request_id,           std::to_string(request.failure_lock_threshold),
+      format_ms(request.lock_base), format_ms(request.lock_max)};
   auto reply = client_.run_script(check_script_, keys, args);
   if (!reply) return tl::unexpected(reply.error());
   auto fields = strings_of(*reply);
@@ -183,6 +231,32 @@ Result<CheckResult> RedisCodeStore::check(const CheckRequest& request) {
     return fail(Errc::kInternal, "redis code store: hmac key id changed under a verification");
   }
   return parse_checked(*fields);
+}
+
+Result<std::optional<std::chrono::milliseconds>> RedisCodeStore::take_send_token(
+    const SendToken& token) {
+  const std::string keys[] = {bucket_key(token.tenant)};
+  char rate[32];
+  std::snprintf(rate, sizeof rate, "%.6f", token.rate_per_second);
+  const std::string args[] = {rate, std::to_string(token.burst)};
+  auto reply = client_.run_script(bucket_script_, keys, args);
+  if (!reply) return tl::unexpected(reply.error());
+  auto fields = strings_of(*reply);
+  if (!fields) return malformed("bucket");
+  if (fields->front() == "ok") return std::nullopt;
+  if (fields->front() != "limited" || fields->size() != 2) return malformed("bucket");
+  auto retry_after = to_int((*fields)[1]);
+  if (!retry_after) return malformed("bucket");
+  // A request that already issued its verification is a replay: it must get its stored answer,
+  // not a refusal. Checked only on refusal, so the common path stays one round trip.
+  auto prior = redis::reject_error_reply(
+      client_.command(
+          {"EXISTS", request_key(token.tenant, token.recipient_hash, token.request_id)}),
+      "EXISTS request");
+  if (!prior) return tl::unexpected(prior.error());
+  const auto* exists = prior->integer();
+  if (exists != nullptr && *exists == 1) return std::nullopt;
+  return std::chrono::milliseconds(*retry_after);
 }
 
 }  // namespace otp::generator

@@ -8,14 +8,18 @@
 
 namespace otp::generator {
 
-/// The production CodeStore: verifications in Redis, changed only by two Lua scripts (lua/).
+/// The production CodeStore: verifications in Redis, changed only by three Lua scripts (lua/).
 ///
 /// Key layout (README.md has the fields):
 /// - `otp:{<tenant>:<rh>}:v:<vid>`         hash: one verification (rh = recipient hash)
 /// - `otp:{<tenant>:<rh>}:req:<request_id>` string: the verification key a send request created
 /// - `otp:vid:<tenant>:<vid>`               string: `<hmac key id>|<verification key>`, because
 ///                                          verify requests carry only tenant and verification id
-/// The braces are a Redis Cluster hash tag, so both scripts touch one slot per tenant+recipient.
+/// - `otp:{<tenant>:<rh>}:sends`            sorted set: recent verifications by issue time (ms)
+/// - `otp:{<tenant>:<rh>}:fails`            hash: consecutive failed checks and the lock
+/// - `otp:{<tenant>}:bucket`                hash: the tenant's send token bucket
+/// The braces are a Redis Cluster hash tag, so issue and check touch one slot per
+/// tenant+recipient. The bucket has its own tag (one slot per tenant), hence its own script.
 /// The index key lives in another slot and is written by a plain `SET NX` before the issue
 /// script runs; it is read by a plain `GET` before the check script runs.
 ///
@@ -26,13 +30,15 @@ class RedisCodeStore final : public CodeStore {
  public:
   explicit RedisCodeStore(redis::RedisClient& client);
 
-  /// SCRIPT LOAD both scripts (start-up). Optional: calls load them on NOSCRIPT anyway.
+  /// SCRIPT LOAD the scripts (start-up). Optional: calls load them on NOSCRIPT anyway.
   [[nodiscard]] Result<void> load_scripts();
 
   [[nodiscard]] Result<IssuedCode> issue(const IssueRequest& request) override;
   [[nodiscard]] Result<std::optional<CodeLocation>> lookup(
       const std::string& tenant, const std::string& verification_id) override;
   [[nodiscard]] Result<CheckResult> check(const CheckRequest& request) override;
+  [[nodiscard]] Result<std::optional<std::chrono::milliseconds>> take_send_token(
+      const SendToken& token) override;
 
   /// Key names, exposed for tests and operators' tooling.
   [[nodiscard]] static std::string verification_key(const std::string& tenant,
@@ -40,11 +46,17 @@ class RedisCodeStore final : public CodeStore {
                                                     const std::string& verification_id);
   [[nodiscard]] static std::string index_key(const std::string& tenant,
                                              const std::string& verification_id);
+  [[nodiscard]] static std::string failures_key(const std::string& tenant,
+                                                const std::string& recipient_hash);
+  [[nodiscard]] static std::string sends_key(const std::string& tenant,
+                                             const std::string& recipient_hash);
+  [[nodiscard]] static std::string bucket_key(const std::string& tenant);
 
  private:
   redis::RedisClient& client_;
   redis::RedisScript issue_script_;
   redis::RedisScript check_script_;
+  redis::RedisScript bucket_script_;
 };
 
 }  // namespace otp::generator

@@ -1,11 +1,16 @@
 -- Checks one code: count, compare, consume, atomically. A request id is answered once; a
 -- redelivery gets the stored answer and is never counted again.
+-- Consecutive failed checks per subject (tenant + recipient) are counted across verifications;
+-- at the threshold the subject is locked for base * 2^(locks so far), capped; a success resets.
 -- KEYS[1] verification hash  otp:{<tenant>:<rh>}:v:<vid>
--- ARGV    candidate hmac (64 hex), hmac key id the candidate was computed with, request id
--- Returns {outcome, status, attempts_remaining, expires_at_ms, checked_at_ms, counted, changed}
---         (all strings), {'not_found'} or {'key_mismatch'}.
-local vkey = KEYS[1]
+-- KEYS[2] failure record     otp:{<tenant>:<rh>}:fails  {n, locks, until_ms}
+-- ARGV    candidate hmac (64 hex), hmac key id the candidate was computed with, request id,
+--         failure threshold, base lock ms, max lock ms
+-- Returns {outcome, status, attempts_remaining, expires_at_ms, checked_at_ms, counted, changed,
+--         retry_after_ms} (all strings), {'not_found'} or {'key_mismatch'}.
+local vkey, fkey = KEYS[1], KEYS[2]
 local candidate, key_id, rfield = ARGV[1], ARGV[2], 'r:' .. ARGV[3]
+local threshold, base_lock, max_lock = tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6])
 
 local v = redis.call('HMGET', vkey, 'status', 'attempts', 'max_attempts', 'expires_at_ms', 'hmac',
                      'key_id', rfield)
@@ -21,11 +26,24 @@ local status, attempts, max, expires = v[1], tonumber(v[2]), tonumber(v[3]), ton
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 
-local function answer(outcome, counted, changed)
+local function answer(outcome, counted, changed, retry_after)
   local remaining = max - attempts
   if remaining < 0 then remaining = 0 end
   return {outcome, status, string.format('%d', remaining), v[4], string.format('%d', now),
-          counted, changed}
+          counted, changed, string.format('%d', retry_after or 0)}
+end
+
+-- One more consecutive failure of the subject; at the threshold, a lock that doubles each time.
+local function record_failure()
+  local n = redis.call('HINCRBY', fkey, 'n', 1)
+  local keep = 86400000
+  if n >= threshold then
+    local locks = redis.call('HINCRBY', fkey, 'locks', 1)
+    local lock = math.min(base_lock * 2 ^ (locks - 1), max_lock)
+    redis.call('HSET', fkey, 'n', '0', 'until_ms', string.format('%d', now + lock))
+    keep = keep + lock
+  end
+  redis.call('PEXPIRE', fkey, string.format('%d', keep))
 end
 
 -- A settled verification answers the same to everyone: nothing to count or remember.
@@ -35,6 +53,11 @@ if status ~= 'pending' then
   -- 'failed' (delivery gave up) and anything newer: the code is dead.
   return answer(settled[status] or 'expired', '0', '0')
 end
+
+-- A locked subject uses no attempt and learns nothing; not remembered, so a redelivery after
+-- the lock is checked normally.
+local until_ms = tonumber(redis.call('HGET', fkey, 'until_ms') or '0')
+if until_ms > now then return answer('recipient_locked', '0', '0', until_ms - now) end
 
 -- Compares two hex strings in time that depends only on their length.
 local function equal(a, b)
@@ -59,12 +82,15 @@ else
   if equal(candidate, v[5]) then
     status = 'approved'
     redis.call('HSET', vkey, 'status', status, 'approved_at_ms', string.format('%d', now))
+    redis.call('DEL', fkey)
     result = answer('approved', '1', '1')
   elseif attempts >= max then
     status = 'max_attempts_reached'
     redis.call('HSET', vkey, 'status', status)
+    record_failure()
     result = answer('max_attempts_reached', '1', '1')
   else
+    record_failure()
     result = answer('invalid_code', '1', '0')
   end
 end

@@ -1,11 +1,14 @@
 -- Stores a new verification, or answers a replayed request with the one it created.
 -- KEYS[1] verification hash  otp:{<tenant>:<rh>}:v:<vid>
 -- KEYS[2] request marker     otp:{<tenant>:<rh>}:req:<request_id>  (same slot: same hash tag)
+-- KEYS[3] recent sends       otp:{<tenant>:<rh>}:sends  (sorted set: vid by issue time ms)
+-- KEYS[4] failure record     otp:{<tenant>:<rh>}:fails  (hash, written by check.lua)
 -- ARGV    vid, code hmac, hmac key id, max attempts, ttl ms, retention ms, channel, code length,
---         sealed key id, sealed data, request id
+--         sealed key id, sealed data, request id, sends per window, window ms
 -- Returns {'created'|'replayed', vid, created_at_ms, expires_at_ms, channel, code_length,
---          max_attempts, sealed_key_id, sealed_data, status}, {'conflict'} or {'gone'}.
-local vkey, rkey = KEYS[1], KEYS[2]
+--          max_attempts, sealed_key_id, sealed_data, status}, {'conflict'}, {'gone'},
+--          {'rate_limited', retry_after_ms} or {'locked', retry_after_ms}.
+local vkey, rkey, skey, fkey = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
 
 local function stored(outcome)
   local v = redis.call('HMGET', vkey, 'vid', 'created_at_ms', 'expires_at_ms', 'channel',
@@ -26,6 +29,18 @@ if redis.call('EXISTS', vkey) == 1 then return {'conflict'} end
 -- Expiry comes from Redis's clock so that every generator instance agrees on it.
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+-- Limits apply to new verifications only: a replay above got its stored answer.
+local until_ms = tonumber(redis.call('HGET', fkey, 'until_ms') or '0')
+if until_ms > now then return {'locked', string.format('%d', until_ms - now)} end
+local limit, window = tonumber(ARGV[12]), tonumber(ARGV[13])
+redis.call('ZREMRANGEBYSCORE', skey, '-inf', string.format('%d', now - window))
+if redis.call('ZCARD', skey) >= limit then
+  local oldest = redis.call('ZRANGE', skey, 0, 0, 'WITHSCORES')
+  return {'rate_limited', string.format('%d', tonumber(oldest[2]) + window - now)}
+end
+redis.call('ZADD', skey, string.format('%d', now), ARGV[1])
+redis.call('PEXPIRE', skey, string.format('%d', window))
+
 local ttl = tonumber(ARGV[5])
 local keep = ttl + tonumber(ARGV[6])
 redis.call('HSET', vkey,

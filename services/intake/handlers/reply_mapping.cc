@@ -5,6 +5,9 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
+#include <chrono>
+
 namespace otp::intake {
 namespace {
 
@@ -35,6 +38,17 @@ nlohmann::ordered_json failure_fields(const std::string& verification_id, const 
   return extra;
 }
 
+// The generator's wait for a limit becomes `retry_after` and a Retry-After header.
+ApiError reply_error(const Reply& reply) {
+  ApiError error = outcome_error(reply.outcome, reply.message);
+  const bool waits =
+      reply.outcome == Outcome::kRateLimited || reply.outcome == Outcome::kRecipientLocked;
+  if (waits && reply.retry_after_seconds) {
+    error.retry_after = std::chrono::seconds(std::max(1, *reply.retry_after_seconds));
+  }
+  return error;
+}
+
 HttpResponse not_published(const std::string& verification_id) {
   return error_response(unavailable("the request could not be processed now; retry"),
                         {{"verification_id", verification_id}});
@@ -60,6 +74,12 @@ ApiError outcome_error(Outcome outcome, const std::string& message) {
       return make_error(429, "rate_limited", message, "too many requests; try again later");
     case Outcome::kInvalidRequest:
       return make_error(400, "invalid_request", message, "the request cannot be processed");
+    case Outcome::kRecipientLocked:
+      return make_error(429, "recipient_locked", message,
+                        "too many failed checks for this recipient; try again later");
+    case Outcome::kCountryBlocked:
+      return make_error(403, "country_blocked", message,
+                        "codes cannot be sent to this country for this application");
     case Outcome::kUnavailable:
       return unavailable(message.empty() ? "temporarily unavailable; retry" : message);
     case Outcome::kPending:
@@ -86,8 +106,7 @@ HttpResponse send_response(const SendContext& context, const ReplyResult& result
   const std::string& verification_id =
       reply.verification_id.empty() ? context.verification_id : reply.verification_id;
   if (reply.outcome != Outcome::kPending) {
-    return error_response(outcome_error(reply.outcome, reply.message),
-                          failure_fields(verification_id, reply));
+    return error_response(reply_error(reply), failure_fields(verification_id, reply));
   }
   nlohmann::ordered_json body = {{"success", true},
                                  {"verification_id", verification_id},
@@ -114,8 +133,7 @@ HttpResponse verify_response(const VerifyContext& context, const ReplyResult& re
         200,
         {{"success", true}, {"verification_id", context.verification_id}, {"status", "approved"}});
   }
-  return error_response(outcome_error(reply.outcome, reply.message),
-                        failure_fields(context.verification_id, reply));
+  return error_response(reply_error(reply), failure_fields(context.verification_id, reply));
 }
 
 }  // namespace otp::intake

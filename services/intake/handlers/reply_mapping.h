@@ -40,9 +40,12 @@ struct VerifyContext {
 [[nodiscard]] HttpResponse verify_response(const VerifyContext& context, const ReplyResult& result);
 
 /// The API error for a failure outcome: invalid_code 400, expired 410, max_attempts_reached 429,
-/// already_verified 409, canceled 409, not_found 404, rate_limited 429, invalid_request 400,
-/// unavailable 503 (retry_after 1). `message` (the generator's) replaces the default message
-/// when not empty. `pending` and `approved` are not failures: they map to 500 `internal`.
+/// already_verified 409, canceled 409, not_found 404, rate_limited 429, recipient_locked 429,
+/// invalid_request 400, country_blocked 403, unavailable 503 (retry_after 1). `message` (the
+/// generator's) replaces the default message when not empty. `pending` and `approved` are not
+/// failures: they map to 500 `internal`. The response functions above add the reply's
+/// `retry_after_seconds` (at least 1) to rate_limited and recipient_locked as `retry_after` and
+/// a Retry-After header.
 [[nodiscard]] ApiError outcome_error(messages::Outcome outcome, const std::string& message);
 
 }  // namespace otp::intake

@@ -6,6 +6,7 @@
 #include "common/kafka/stage_runner.h"
 #include "common/messages/messages.h"
 #include "common/messages/topics.h"
+#include "common/pg/pg_connection.h"
 #include "common/random/rng.h"
 #include "services/generator/generator_config.h"
 #include "services/generator/generator_stage.h"
@@ -127,7 +128,8 @@ TEST_F(GeneratorKafkaTest, SendThenVerifyRoundTripThroughKafka) {
     SystemClock clock;
     redis::RedisClient client(config_->redis);
     RedisCodeStore store(client);
-    GeneratorStage stage(store, *config_, rng, clock);
+    StaticTenantSettings tenants(config_->env_tenant_settings());
+    GeneratorStage stage(store, tenants, *config_, rng, clock);
     auto consumer = kafka::Consumer::create(settings_, config_->consumer_group);
     auto producer = kafka::KafkaProducer::create(settings_);
     if (!consumer || !producer ||
@@ -201,6 +203,52 @@ TEST_F(GeneratorKafkaTest, ProcessAnswersAndExitsCleanlyOnSigterm) {
   process->terminate(20s);
   EXPECT_EQ(process->exit_status(), 0);
   output->close();
+}
+
+TEST_F(GeneratorKafkaTest, ProcessTakesTenantRulesFromPostgres) {
+  auto pg_url = stack_env("OTP_TEST_PG_URL");
+  ASSERT_TRUE(pg_url.has_value());
+  pg::PgConnection db(config::Secret(*pg_url), {.application_name = "it-gen"});
+  ASSERT_TRUE(db.exec("INSERT INTO tenants (id, name, test_numbers) VALUES ($1, 'it', $2)",
+                      {tenant_, R"({"+14155552671": "4321"})"})
+                  .has_value());
+
+  auto env_map = env_;
+  env_map["OTP_TENANT_SETTINGS"] = "postgres";
+  env_map["OTP_PG_URL"] = *pg_url;
+  std::vector<std::pair<std::string, std::string>> env(env_map.begin(), env_map.end());
+  auto process = test::Subprocess::start({OTP_GENERATOR_BIN}, env,
+                                         ::testing::TempDir() + "otp-generator-it-pg.log");
+  ASSERT_TRUE(process.has_value()) << process.error().message;
+  auto output = reader();
+  // A test number: its fixed code, no delivery job, a delivery.skipped event.
+  publish(topics_.send_requests, messages::encode(send_request()), "corr-test-number");
+  auto unknown = send_request();
+  unknown.tenant = unique_name("nobody");
+  publish(topics_.send_requests, messages::encode(unknown), "corr-unknown");
+  auto seen = collect(
+      *output, [](const Collected& c) { return c.replies.size() >= 2 && c.events.size() >= 2; });
+  ASSERT_EQ(seen.replies.size(), 2U);
+  for (const auto& record : seen.replies) {
+    auto reply = messages::decode_reply(record.value).value();
+    if (reply.correlation_id == "corr-test-number") {
+      EXPECT_EQ(reply.outcome, Outcome::kPending);
+      EXPECT_EQ(reply.code_length, 4);
+    } else {
+      EXPECT_EQ(reply.outcome, Outcome::kInvalidRequest);
+      EXPECT_EQ(reply.message, "unknown tenant");
+    }
+  }
+  EXPECT_TRUE(seen.jobs.empty());
+  std::vector<std::string> types;
+  for (const auto& record : seen.events)
+    types.push_back(messages::decode_event(record.value)->type);
+  EXPECT_EQ(types, (std::vector<std::string>{"verification.created", "delivery.skipped"}));
+
+  process->terminate(20s);
+  EXPECT_EQ(process->exit_status(), 0);
+  output->close();
+  (void)db.exec("DELETE FROM tenants WHERE id = $1", {tenant_});
 }
 
 }  // namespace

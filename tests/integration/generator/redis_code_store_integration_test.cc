@@ -1,5 +1,6 @@
 #include "common/crypto/hmac.h"
 #include "common/crypto/key_ring.h"
+#include "common/error/check.h"
 #include "services/generator/redis_code_store.h"
 #include "tests/integration/generator/test_env.h"
 
@@ -286,6 +287,99 @@ TEST_F(RedisCodeStoreTest, RedisDownIsUnavailableEverywhere) {
           .error()
           .code,
       Errc::kUnavailable);
+}
+
+TEST_F(RedisCodeStoreTest, SendsPerDestinationAreCappedInASlidingWindow) {
+  auto limited = [&](char fill, const std::string& request_id) {
+    auto request = issue_request(vid(fill), request_id);
+    request.sends_per_window = 2;
+    request.send_window = 60s;
+    return store_->issue(request);
+  };
+  ASSERT_EQ(limited('a', "req-a").value().outcome, IssueOutcome::kCreated);
+  ASSERT_EQ(limited('b', "req-b").value().outcome, IssueOutcome::kCreated);
+  auto third = limited('c', "req-c");
+  ASSERT_TRUE(third.has_value()) << third.error().message;
+  EXPECT_EQ(third->outcome, IssueOutcome::kRateLimited);
+  EXPECT_GT(third->retry_after, 55s);
+  EXPECT_LE(third->retry_after, 60s);
+  // Nothing of the refused send stays: no verification, no index.
+  EXPECT_FALSE(store_->lookup(tenant_, vid('c')).value().has_value());
+  EXPECT_EQ(field(vid('c'), "status"), "<none>");
+  // Replays are not new sends.
+  EXPECT_EQ(limited('a', "req-a").value().outcome, IssueOutcome::kReplayed);
+}
+
+TEST_F(RedisCodeStoreTest, ConsecutiveFailuresLockTheRecipientWithAGrowingLock) {
+  auto guarded = [&](char fill, const std::string& code, const std::string& request_id) {
+    auto location = store_->lookup(tenant_, vid(fill)).value();
+    OTP_CHECK(location.has_value());
+    return store_->check(CheckRequest{.location = *location,
+                                      .candidate_hmac = hmac(vid(fill), code),
+                                      .request_id = request_id,
+                                      .failure_lock_threshold = 3,
+                                      .lock_base = 1000ms,
+                                      .lock_max = 10'000ms});
+  };
+  ASSERT_EQ(store_->issue(issue_request(vid('a'), "req-a")).value().outcome,
+            IssueOutcome::kCreated);
+  EXPECT_EQ(guarded('a', "000000", "c1").value().outcome, Outcome::kInvalidCode);
+  EXPECT_EQ(guarded('a', "000000", "c2").value().outcome, Outcome::kInvalidCode);
+  // A new verification for the same recipient keeps the count.
+  ASSERT_EQ(store_->issue(issue_request(vid('b'), "req-b")).value().outcome,
+            IssueOutcome::kCreated);
+  EXPECT_EQ(guarded('b', "000000", "c3").value().outcome, Outcome::kInvalidCode);
+
+  auto locked = guarded('b', kCode, "c4");
+  ASSERT_TRUE(locked.has_value()) << locked.error().message;
+  EXPECT_EQ(locked->outcome, Outcome::kRecipientLocked);
+  EXPECT_FALSE(locked->attempt_counted);
+  EXPECT_GT(locked->retry_after, 0ms);
+  EXPECT_LE(locked->retry_after, 1000ms);
+  EXPECT_EQ(field(vid('b'), "attempts"), "1");
+  auto refused = store_->issue(issue_request(vid('c'), "req-c"));
+  ASSERT_TRUE(refused.has_value());
+  EXPECT_EQ(refused->outcome, IssueOutcome::kLocked);
+
+  std::this_thread::sleep_for(1100ms);
+  for (const char* id : {"c5", "c6", "c7"}) {
+    EXPECT_EQ(guarded('b', "000000", id).value().outcome, Outcome::kInvalidCode);
+  }
+  auto longer = guarded('b', kCode, "c8").value();
+  EXPECT_EQ(longer.outcome, Outcome::kRecipientLocked);
+  EXPECT_GT(longer.retry_after, 1000ms);  // the second lock: 2 s
+
+  std::this_thread::sleep_for(2100ms);
+  EXPECT_EQ(guarded('b', kCode, "c9").value().outcome, Outcome::kApproved);
+  auto fails = client_->command(
+      {"EXISTS", RedisCodeStore::failures_key(
+                     tenant_, crypto::recipient_hash(key(), tenant_, "+14155552671"))});
+  ASSERT_TRUE(fails.has_value());
+  EXPECT_EQ(*fails->integer(), 0);  // a success resets the count
+}
+
+TEST_F(RedisCodeStoreTest, TenantTokenBucketRefillsAtItsRateAndLetsReplaysThrough) {
+  const auto rh = crypto::recipient_hash(key(), tenant_, "+14155552671");
+  auto take = [&](const std::string& request_id) {
+    return store_
+        ->take_send_token({.tenant = tenant_,
+                           .recipient_hash = rh,
+                           .request_id = request_id,
+                           .rate_per_second = 1,
+                           .burst = 2})
+        .value();
+  };
+  EXPECT_FALSE(take("req-a").has_value());
+  ASSERT_EQ(store_->issue(issue_request(vid('a'), "req-a")).value().outcome,
+            IssueOutcome::kCreated);
+  EXPECT_FALSE(take("req-b").has_value());
+  auto empty = take("req-c");
+  ASSERT_TRUE(empty.has_value());
+  EXPECT_GT(*empty, 0ms);
+  EXPECT_LE(*empty, 1000ms);
+  EXPECT_FALSE(take("req-a").has_value());  // issued before: a replay passes
+  std::this_thread::sleep_for(1100ms);
+  EXPECT_FALSE(take("req-c").has_value());
 }
 
 }  // namespace

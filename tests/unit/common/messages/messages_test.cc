@@ -157,6 +157,34 @@ TEST(Messages, ReplyRoundTripsWithOptionalFields) {
   EXPECT_FALSE(decode_reply(with(encode(reply), "kind", "resend")).has_value());
 }
 
+TEST(Messages, ReplyCarriesRetryAfterAndTheNewOutcomes) {
+  Reply reply{.correlation_id = "c-1",
+              .request_id = "r-1",
+              .kind = RequestKind::kSend,
+              .tenant = "acme",
+              .verification_id = kVid,
+              .outcome = Outcome::kRateLimited,
+              .status = Status::kFailed,
+              .attempts_remaining = std::nullopt,
+              .expires_at = std::nullopt,
+              .channel = std::nullopt,
+              .code_length = std::nullopt,
+              .retry_after_seconds = 42,
+              .message = ""};
+  auto decoded = decode_reply(encode(reply));
+  ASSERT_TRUE(decoded.has_value()) << decoded.error().message;
+  EXPECT_EQ(decoded->retry_after_seconds, 42);
+  EXPECT_FALSE(decode_reply(with(encode(reply), "retry_after_seconds", "42")).has_value());
+  reply.retry_after_seconds.reset();
+  EXPECT_FALSE(decode_reply(encode(reply))->retry_after_seconds.has_value());
+  for (auto outcome : {Outcome::kCountryBlocked, Outcome::kRecipientLocked}) {
+    reply.outcome = outcome;
+    EXPECT_EQ(decode_reply(encode(reply))->outcome, outcome);
+  }
+  EXPECT_EQ(to_string(Outcome::kCountryBlocked), "country_blocked");
+  EXPECT_EQ(to_string(Outcome::kRecipientLocked), "recipient_locked");
+}
+
 TEST(Messages, DeliveryJobRoundTripsAndBoundsItsNumbers) {
   DeliveryJob job{.job_id = std::string(kVid) + ":1",
                   .tenant = "acme",

@@ -41,6 +41,27 @@ TEST(GeneratorConfig, DefaultsWithTheRequiredKeys) {
   EXPECT_EQ(config->max_attempts, 5);
   EXPECT_EQ(config->delivery_margin, 10s);
   EXPECT_EQ(config->verify_max_age, 15s);
+  EXPECT_FALSE(config->tenant_settings_from_pg);
+  EXPECT_EQ(config->tenant_refresh, 5s);
+  // Every tenant gets the column defaults of schemas/sql/0004.
+  EXPECT_EQ(config->env_tenant_settings(), TenantSettings{});
+}
+
+TEST(GeneratorConfig, TenantSettingsFromPostgresNeedTheUrl) {
+  std::map<std::string, std::string> env = {{"OTP_KAFKA_BROKERS", "127.0.0.1:9092"},
+                                            {"OTP_HMAC_KEYS", kHmacKeys},
+                                            {"OTP_SEAL_KEYS", kSealKeys},
+                                            {"OTP_TENANT_SETTINGS", "postgres"}};
+  auto missing = load(env);
+  ASSERT_FALSE(missing.has_value());
+  EXPECT_NE(missing.error().message.find("OTP_PG_URL"), std::string::npos);
+  env["OTP_PG_URL"] = "postgresql://otp@127.0.0.1:1/otp";
+  env["OTP_TENANT_REFRESH_MS"] = "1000";
+  auto config = load(env);
+  ASSERT_TRUE(config.has_value()) << config.error().message;
+  EXPECT_TRUE(config->tenant_settings_from_pg);
+  EXPECT_EQ(config->pg_url.reveal(), "postgresql://otp@127.0.0.1:1/otp");
+  EXPECT_EQ(config->tenant_refresh, 1s);
 }
 
 TEST(GeneratorConfig, ReadsEveryKey) {
@@ -58,7 +79,12 @@ TEST(GeneratorConfig, ReadsEveryKey) {
                       {"OTP_CODE_TTL_S", "60"},
                       {"OTP_MAX_ATTEMPTS", "3"},
                       {"OTP_DELIVERY_MARGIN_MS", "5000"},
-                      {"OTP_VERIFY_MAX_AGE_MS", "20000"}});
+                      {"OTP_VERIFY_MAX_AGE_MS", "20000"},
+                      {"OTP_SENDS_PER_DESTINATION", "7"},
+                      {"OTP_SEND_WINDOW_S", "60"},
+                      {"OTP_FAILURE_LOCK_THRESHOLD", "9"},
+                      {"OTP_SEND_RATE_PER_SECOND", "20000"},
+                      {"OTP_SEND_BURST", "40000"}});
   ASSERT_TRUE(config.has_value()) << config.error().message;
   EXPECT_EQ(config->topic_prefix, "t1.");
   EXPECT_EQ(config->consumer_group, "g1");
@@ -72,6 +98,15 @@ TEST(GeneratorConfig, ReadsEveryKey) {
   EXPECT_EQ(config->max_attempts, 3);
   EXPECT_EQ(config->delivery_margin, 5s);
   EXPECT_EQ(config->verify_max_age, 20s);
+  const auto tenant = config->env_tenant_settings();
+  EXPECT_EQ(tenant.code_length, 8);
+  EXPECT_EQ(tenant.ttl, 60s);
+  EXPECT_EQ(tenant.max_attempts, 3);
+  EXPECT_EQ(tenant.sends_per_destination, 7);
+  EXPECT_EQ(tenant.send_window, 60s);
+  EXPECT_EQ(tenant.failure_lock_threshold, 9);
+  EXPECT_DOUBLE_EQ(tenant.send_rate_per_second, 20000);
+  EXPECT_EQ(tenant.send_burst, 40000);
 }
 
 TEST(GeneratorConfig, OneErrorListsEveryBadKeyWithoutKeyMaterial) {

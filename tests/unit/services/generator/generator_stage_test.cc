@@ -6,6 +6,7 @@
 #include "tests/support/fake_clock.h"
 #include "tests/support/in_memory_producer.h"
 #include "tests/support/seeded_rng.h"
+#include "tests/unit/services/generator/fake_tenant_settings.h"
 #include "tests/unit/services/generator/in_memory_code_store.h"
 
 #include <gtest/gtest.h>
@@ -20,6 +21,7 @@ using namespace std::chrono_literals;
 using messages::Outcome;
 using messages::Status;
 using nlohmann::json;
+using testing::FakeTenantSettings;
 using testing::InMemoryCodeStore;
 
 constexpr char kTenant[] = "acme";
@@ -135,7 +137,12 @@ class GeneratorStageTest : public ::testing::Test {
   test::SeededRng rng_{7};
   GeneratorConfig config_ = make_config();
   InMemoryCodeStore store_{clock_};
-  GeneratorStage stage_{store_, config_, rng_, clock_};
+  FakeTenantSettings tenants_ = [this] {
+    FakeTenantSettings tenants;
+    tenants.tenants[kTenant] = config_.env_tenant_settings();
+    return tenants;
+  }();
+  GeneratorStage stage_{store_, tenants_, config_, rng_, clock_};
   crypto::Sealer sealer_{config_.seal_keys, rng_};
 };
 
@@ -235,8 +242,8 @@ TEST_F(GeneratorStageTest, CodeLeavesOnlySealedAndIsStoredOnlyAsHmac) {
     EXPECT_FALSE(payload.contains("otp_code")) << output.topic;
   }
   EXPECT_EQ(keys_of(json::parse(on(*outputs, "otp.events").at(0).value)["data"]),
-            (std::set<std::string>{"channel", "recipient_masked", "code_length", "expires_at",
-                                   "max_attempts"}));
+            (std::set<std::string>{"channel", "recipient_masked", "recipient_hash", "country",
+                                   "number_prefix", "code_length", "expires_at", "max_attempts"}));
 }
 
 TEST_F(GeneratorStageTest, ReplayedSendYieldsByteIdenticalOutputsAndNoSecondCode) {
@@ -509,7 +516,7 @@ TEST_F(GeneratorStageTest, StoreOutageIsRetryableForSendAndVerify) {
 TEST_F(GeneratorStageTest, CodesIssuedBeforeAnHmacKeyRotationStillVerify) {
   auto code = issue_code();
   auto rotated = make_config({{"OTP_HMAC_KEYS", std::string(kHmacKey2) + "," + kHmacKey1}});
-  GeneratorStage after(store_, rotated, rng_, clock_);
+  GeneratorStage after(store_, tenants_, rotated, rng_, clock_);
   auto outputs = after.decode(verify_record(verify_request("verify-rotated", code)))
                      .and_then([&](const GeneratorInput& input) { return after.handle(input); });
   ASSERT_TRUE(outputs.has_value());
@@ -517,7 +524,7 @@ TEST_F(GeneratorStageTest, CodesIssuedBeforeAnHmacKeyRotationStillVerify) {
 
   // Once the old key is dropped, a code it protects cannot be checked: park, never guess.
   auto dropped = make_config({{"OTP_HMAC_KEYS", kHmacKey2}});
-  GeneratorStage later(store_, dropped, rng_, clock_);
+  GeneratorStage later(store_, tenants_, dropped, rng_, clock_);
   auto refused = later.decode(verify_record(verify_request("verify-dropped", code)))
                      .and_then([&](const GeneratorInput& input) { return later.handle(input); });
   ASSERT_FALSE(refused.has_value());
@@ -577,6 +584,263 @@ TEST_F(GeneratorStageTest, EventIdsAreDistinctPerCauseAndUuidShaped) {
     EXPECT_EQ(id[14], '8');
     EXPECT_NE(std::string("89ab").find(id[19]), std::string::npos) << id;
   }
+}
+
+TenantSettings strict_settings() {
+  TenantSettings settings;
+  settings.code_length = 8;
+  settings.ttl = 120s;
+  settings.max_attempts = 3;
+  return settings;
+}
+
+TEST_F(GeneratorStageTest, SendUsesTheTenantsCodeLengthTtlAndAttempts) {
+  tenants_.tenants[kTenant] = strict_settings();
+  auto outputs = run(send_record(send_request()));
+  ASSERT_TRUE(outputs.has_value()) << outputs.error().message;
+  auto job = messages::decode_delivery_job(on(*outputs, "otp.delivery.sms").at(0).value).value();
+  EXPECT_EQ(job.code_length, 8);
+  EXPECT_EQ(job.expires_at, clock_.now() + 120s);
+  EXPECT_EQ(sealer_.unseal(job.sealed_code, kVid).value().size(), 8U);
+  auto reply = only_reply(*outputs);
+  EXPECT_EQ(reply.attempts_remaining, 3);
+  EXPECT_EQ(reply.code_length, 8);
+  EXPECT_EQ(store_.find(kTenant, kVid)->max_attempts, 3);
+}
+
+TEST_F(GeneratorStageTest, SettingsChangesApplyToTheNextSendOnly) {
+  ASSERT_TRUE(run(send_record(send_request())).has_value());
+  tenants_.tenants[kTenant] = strict_settings();
+  // The replay answers from the stored verification, not from the new rules.
+  auto replayed = run(send_record(send_request()));
+  ASSERT_TRUE(replayed.has_value());
+  EXPECT_EQ(only_reply(*replayed).code_length, 6);
+  auto next = send_request("send-2");
+  next.verification_id = "otp_00000000000000000000000000000002";
+  auto outputs = run(send_record(next));
+  ASSERT_TRUE(outputs.has_value());
+  EXPECT_EQ(only_reply(*outputs).code_length, 8);
+}
+
+TEST_F(GeneratorStageTest, UnknownTenantIsRefusedWithoutTouchingTheStore) {
+  auto request = send_request();
+  request.tenant = "nobody";
+  auto outputs = run(send_record(request));
+  ASSERT_TRUE(outputs.has_value()) << outputs.error().message;
+  ASSERT_EQ(outputs->size(), 1U);
+  auto reply = only_reply(*outputs);
+  EXPECT_EQ(reply.outcome, Outcome::kInvalidRequest);
+  EXPECT_EQ(reply.status, Status::kFailed);
+  EXPECT_EQ(reply.message, "unknown tenant");
+  EXPECT_EQ(store_.calls(), 0);
+}
+
+TEST_F(GeneratorStageTest, TenantSettingsOutageIsRetriedAndIssuesNothing) {
+  tenants_.down = true;
+  auto outputs = run(send_record(send_request()));
+  ASSERT_FALSE(outputs.has_value());
+  EXPECT_EQ(outputs.error().code, Errc::kUnavailable);
+  EXPECT_TRUE(outputs.error().is_retryable());
+  EXPECT_EQ(store_.calls(), 0);
+}
+
+TEST_F(GeneratorStageTest, ChannelNotAllowedIsInvalidRequest) {
+  tenants_.tenants[kTenant].allowed_channels = {messages::Channel::kEmail};
+  auto outputs = run(send_record(send_request()));
+  ASSERT_TRUE(outputs.has_value());
+  ASSERT_EQ(outputs->size(), 1U);
+  auto reply = only_reply(*outputs);
+  EXPECT_EQ(reply.outcome, Outcome::kInvalidRequest);
+  EXPECT_EQ(reply.message, "channel not allowed for this tenant");
+  EXPECT_EQ(store_.calls(), 0);
+}
+
+TEST_F(GeneratorStageTest, CountryOutsideTheAllowedListIsBlocked) {
+  tenants_.tenants[kTenant].allowed_countries = std::set<std::string>{"GB", "DE"};
+  auto outputs = run(send_record(send_request()));  // +1 415: US
+  ASSERT_TRUE(outputs.has_value());
+  ASSERT_EQ(outputs->size(), 1U);
+  auto reply = only_reply(*outputs);
+  EXPECT_EQ(reply.outcome, Outcome::kCountryBlocked);
+  EXPECT_EQ(reply.status, Status::kFailed);
+  EXPECT_EQ(store_.calls(), 0);
+
+  tenants_.tenants[kTenant].allowed_countries = std::set<std::string>{"US"};
+  auto allowed = run(send_record(send_request()));
+  ASSERT_TRUE(allowed.has_value());
+  EXPECT_EQ(only_reply(*allowed).outcome, Outcome::kPending);
+}
+
+TEST_F(GeneratorStageTest, CountryListDoesNotApplyToEmail) {
+  tenants_.tenants[kTenant].allowed_countries = std::set<std::string>{};
+  auto request = send_request();
+  request.channel = messages::Channel::kEmail;
+  request.recipient = "someone@example.com";
+  auto outputs = run(send_record(request));
+  ASSERT_TRUE(outputs.has_value());
+  EXPECT_EQ(only_reply(*outputs).outcome, Outcome::kPending);
+  auto event = messages::decode_event(on(*outputs, "otp.events").at(0).value).value();
+  EXPECT_TRUE(event.data["country"].is_null());
+  EXPECT_TRUE(event.data["number_prefix"].is_null());
+  EXPECT_EQ(event.data["recipient_hash"],
+            crypto::recipient_hash(config_.hmac_keys.active(), kTenant, "someone@example.com"));
+}
+
+TEST_F(GeneratorStageTest, CreatedEventCarriesCountryPrefixAndRecipientHash) {
+  auto outputs = run(send_record(send_request()));
+  ASSERT_TRUE(outputs.has_value());
+  auto event = messages::decode_event(on(*outputs, "otp.events").at(0).value).value();
+  EXPECT_EQ(event.data["country"], "US");
+  EXPECT_EQ(event.data["number_prefix"], "+1415");
+  EXPECT_EQ(event.data["recipient_hash"],
+            crypto::recipient_hash(config_.hmac_keys.active(), kTenant, kPhone));
+}
+
+TEST_F(GeneratorStageTest, TestNumberGetsItsFixedCodeAndNoDeliveryJob) {
+  constexpr char kTestNumber[] = "+15005550006";
+  auto& settings = tenants_.tenants[kTenant];
+  settings.test_numbers[kTestNumber] = "4242";
+  settings.allowed_countries = std::set<std::string>{"GB"};  // test numbers are never sent
+  auto request = send_request();
+  request.recipient = kTestNumber;
+  auto outputs = run(send_record(request));
+  ASSERT_TRUE(outputs.has_value()) << outputs.error().message;
+  EXPECT_TRUE(on(*outputs, "otp.delivery.sms").empty());
+  EXPECT_EQ(event_types(*outputs),
+            (std::vector<std::string>{"verification.created", "delivery.skipped"}));
+  auto skipped = messages::decode_event(on(*outputs, "otp.events").at(1).value).value();
+  EXPECT_EQ(skipped.data["reason"], "test_number");
+  auto reply = only_reply(*outputs);
+  EXPECT_EQ(reply.outcome, Outcome::kPending);
+  EXPECT_EQ(reply.code_length, 4);
+  for (const auto& output : *outputs) EXPECT_FALSE(holds_code(json::parse(output.value), "4242"));
+
+  // Stored as usual: the fixed code verifies.
+  auto verified = run(verify_record(verify_request("verify-1", "4242")));
+  ASSERT_TRUE(verified.has_value());
+  EXPECT_EQ(only_reply(*verified).outcome, Outcome::kApproved);
+}
+
+/// Limits across verifications of one recipient (kPhone).
+class GeneratorLimitsTest : public GeneratorStageTest {
+ protected:
+  /// Issues a code for `vid` and returns it, or "" when the send was refused.
+  std::string issue_for(const std::string& request_id, const std::string& vid,
+                        messages::Reply& reply) {
+    auto request = send_request(request_id);
+    request.verification_id = vid;
+    auto outputs = run(send_record(request));
+    OTP_CHECK(outputs.has_value());
+    reply = only_reply(*outputs);
+    for (const auto& output : on(*outputs, "otp.delivery.sms")) {
+      auto job = messages::decode_delivery_job(output.value).value();
+      return sealer_.unseal(job.sealed_code, job.verification_id).value();
+    }
+    return "";
+  }
+  messages::Reply check(const std::string& request_id, const std::string& code,
+                        const std::string& vid) {
+    auto outputs = run(verify_record(verify_request(request_id, code, vid)));
+    OTP_CHECK(outputs.has_value());
+    return only_reply(*outputs);
+  }
+  static std::string vid(int n) {
+    std::string id = "otp_00000000000000000000000000000000";
+    const std::string digits = std::to_string(n);
+    id.replace(id.size() - digits.size(), digits.size(), digits);
+    return id;
+  }
+};
+
+TEST_F(GeneratorLimitsTest, SendsPerDestinationAreCappedInASlidingWindow) {
+  tenants_.tenants[kTenant].sends_per_destination = 2;
+  tenants_.tenants[kTenant].send_window = 600s;
+  messages::Reply reply;
+  EXPECT_FALSE(issue_for("s1", vid(1), reply).empty());
+  clock_.advance(100s);
+  EXPECT_FALSE(issue_for("s2", vid(2), reply).empty());
+  EXPECT_TRUE(issue_for("s3", vid(3), reply).empty());
+  EXPECT_EQ(reply.outcome, Outcome::kRateLimited);
+  EXPECT_EQ(reply.status, Status::kFailed);
+  EXPECT_EQ(reply.retry_after_seconds, 500);  // when the first send leaves the window
+  EXPECT_EQ(store_.find(kTenant, vid(3)), nullptr);
+  // A replay is not a new send: it gets its stored answer.
+  EXPECT_FALSE(issue_for("s1", vid(1), reply).empty());
+  EXPECT_EQ(reply.outcome, Outcome::kPending);
+  clock_.advance(500s);
+  EXPECT_FALSE(issue_for("s3", vid(3), reply).empty());
+  EXPECT_EQ(reply.outcome, Outcome::kPending);
+}
+
+TEST_F(GeneratorLimitsTest, TenantTokenBucketLimitsTheSendRate) {
+  auto& settings = tenants_.tenants[kTenant];
+  settings.send_rate_per_second = 0.5;
+  settings.send_burst = 2;
+  messages::Reply reply;
+  EXPECT_FALSE(issue_for("s1", vid(1), reply).empty());
+  EXPECT_FALSE(issue_for("s2", vid(2), reply).empty());
+  EXPECT_TRUE(issue_for("s3", vid(3), reply).empty());
+  EXPECT_EQ(reply.outcome, Outcome::kRateLimited);
+  EXPECT_EQ(reply.retry_after_seconds, 2);
+  // A replay passes an empty bucket.
+  EXPECT_FALSE(issue_for("s2", vid(2), reply).empty());
+  clock_.advance(2s);
+  EXPECT_FALSE(issue_for("s3", vid(3), reply).empty());
+}
+
+TEST_F(GeneratorLimitsTest, FailureCapHoldsAcrossResendsAndLocksWithGrowingDuration) {
+  tenants_.tenants[kTenant].failure_lock_threshold = 3;
+  messages::Reply reply;
+  const auto first = issue_for("s1", vid(1), reply);
+  EXPECT_EQ(check("c1", wrong(first), vid(1)).outcome, Outcome::kInvalidCode);
+  EXPECT_EQ(check("c2", wrong(first), vid(1)).outcome, Outcome::kInvalidCode);
+  // A new code for the same recipient does not reset the count.
+  const auto second = issue_for("s2", vid(2), reply);
+  EXPECT_EQ(check("c3", wrong(second), vid(2)).outcome, Outcome::kInvalidCode);
+  const auto* failures =
+      store_.failures(kTenant, crypto::recipient_hash(config_.hmac_keys.active(), kTenant, kPhone));
+  ASSERT_NE(failures, nullptr);
+  EXPECT_EQ(failures->locks, 1);
+
+  // Locked: even the right code is refused, uses no attempt, and no new code is issued.
+  auto locked = check("c4", second, vid(2));
+  EXPECT_EQ(locked.outcome, Outcome::kRecipientLocked);
+  EXPECT_EQ(locked.status, Status::kPending);
+  EXPECT_EQ(locked.retry_after_seconds, 60);
+  EXPECT_EQ(locked.attempts_remaining, std::nullopt);
+  EXPECT_EQ(store_.find(kTenant, vid(2))->attempts, 1);
+  EXPECT_TRUE(issue_for("s3", vid(3), reply).empty());
+  EXPECT_EQ(reply.outcome, Outcome::kRecipientLocked);
+  EXPECT_EQ(reply.retry_after_seconds, 60);
+
+  // After the lock, three more failures lock for twice as long.
+  clock_.advance(60s);
+  const auto third = issue_for("s3", vid(3), reply);
+  ASSERT_FALSE(third.empty());
+  for (const char* id : {"c5", "c6", "c7"}) check(id, wrong(third), vid(3));
+  EXPECT_EQ(check("c8", third, vid(3)).retry_after_seconds, 120);
+}
+
+TEST_F(GeneratorLimitsTest, ASuccessResetsTheFailureCount) {
+  tenants_.tenants[kTenant].failure_lock_threshold = 3;
+  messages::Reply reply;
+  const auto first = issue_for("s1", vid(1), reply);
+  check("c1", wrong(first), vid(1));
+  check("c2", wrong(first), vid(1));
+  EXPECT_EQ(check("c3", first, vid(1)).outcome, Outcome::kApproved);
+  const auto second = issue_for("s2", vid(2), reply);
+  check("c4", wrong(second), vid(2));
+  check("c5", wrong(second), vid(2));
+  EXPECT_EQ(check("c6", second, vid(2)).outcome, Outcome::kApproved);
+}
+
+TEST_F(GeneratorLimitsTest, UnknownTenantVerifyIsNotFoundWithoutTouchingTheStore) {
+  auto request = verify_request("v1", "123456");
+  request.tenant = "nobody";
+  auto outputs = run(verify_record(request));
+  ASSERT_TRUE(outputs.has_value());
+  EXPECT_EQ(only_reply(*outputs).outcome, Outcome::kNotFound);
+  EXPECT_EQ(store_.calls(), 0);
 }
 
 }  // namespace

@@ -4,13 +4,17 @@
 #include "common/time/clock.h"
 #include "services/generator/code_store.h"
 
+#include <algorithm>
+#include <cmath>
 #include <map>
+#include <optional>
 #include <string>
+#include <vector>
 
 namespace otp::generator::testing {
 
-/// A CodeStore with the semantics of the Redis scripts (lua/issue.lua, lua/check.lua), written
-/// again in C++ so that stage tests need no Redis. Time comes from `clock` (Redis's TIME in
+/// A CodeStore with the semantics of the Redis scripts (lua/issue.lua, check.lua, bucket.lua),
+/// written again in C++ so that stage tests need no Redis. Time comes from `clock` (Redis's TIME in
 /// production). `set_unavailable(true)` makes every call fail as a Redis outage would;
 /// `calls()` counts calls, to prove that a path never touched the store. Not thread-safe.
 class InMemoryCodeStore final : public CodeStore {
@@ -29,11 +33,24 @@ class InMemoryCodeStore final : public CodeStore {
     int code_length = 0;
     crypto::Sealed sealed_code;
     std::map<std::string, CheckResult> answers;  ///< by request id
+    std::string subject;                         ///< tenant|recipient hash
+  };
+
+  /// A tenant + recipient's consecutive failures and lock (otp:{t:rh}:fails).
+  struct Failures {
+    int n = 0;
+    int locks = 0;
+    std::int64_t until_ms = 0;
   };
 
   explicit InMemoryCodeStore(const Clock& clock) : clock_(clock) {}
 
   void set_unavailable(bool unavailable) { unavailable_ = unavailable; }
+  [[nodiscard]] const Failures* failures(const std::string& tenant,
+                                         const std::string& recipient_hash) const {
+    auto it = failures_.find(tenant + "|" + recipient_hash);
+    return it == failures_.end() ? nullptr : &it->second;
+  }
   [[nodiscard]] int calls() const { return calls_; }
   /// The stored verification, or nullptr.
   [[nodiscard]] const Verification* find(const std::string& tenant,
@@ -63,6 +80,25 @@ class InMemoryCodeStore final : public CodeStore {
     if (verifications_.contains(vkey)) return IssuedCode{.outcome = IssueOutcome::kConflict};
 
     const auto now = to_unix_ms(clock_.now());
+    const std::string subject = request.tenant + "|" + request.recipient_hash;
+    const auto release = [&] {
+      if (index_.at(index).handle == vkey && !verifications_.contains(vkey)) index_.erase(index);
+    };
+    if (auto f = failures_.find(subject); f != failures_.end() && f->second.until_ms > now) {
+      release();
+      return IssuedCode{.outcome = IssueOutcome::kLocked,
+                        .retry_after = std::chrono::milliseconds(f->second.until_ms - now)};
+    }
+    auto& sends = sends_[subject];
+    const auto window = request.send_window.count();
+    std::erase_if(sends, [&](std::int64_t at) { return at <= now - window; });
+    if (static_cast<int>(sends.size()) >= request.sends_per_window) {
+      release();
+      return IssuedCode{.outcome = IssueOutcome::kRateLimited,
+                        .retry_after = std::chrono::milliseconds(
+                            *std::min_element(sends.begin(), sends.end()) + window - now)};
+    }
+    sends.push_back(now);
     verifications_[vkey] = Verification{.tenant = request.tenant,
                                         .verification_id = request.verification_id,
                                         .hmac = request.code_hmac,
@@ -75,7 +111,8 @@ class InMemoryCodeStore final : public CodeStore {
                                         .channel = request.channel,
                                         .code_length = request.code_length,
                                         .sealed_code = request.sealed_code,
-                                        .answers = {}};
+                                        .answers = {},
+                                        .subject = subject};
     requests_[rkey] = vkey;
     return stored(vkey, IssueOutcome::kCreated);
   }
@@ -100,14 +137,26 @@ class InMemoryCodeStore final : public CodeStore {
     }
     if (v.key_id != request.location.hmac_key_id) return fail(Errc::kInternal, "key mismatch");
     const auto now = to_unix_ms(clock_.now());
-    auto answer = [&](Outcome outcome, bool counted, bool changed) {
+    auto answer = [&](Outcome outcome, bool counted, bool changed, std::int64_t retry_ms = 0) {
       return CheckResult{.outcome = outcome,
                          .status = v.status,
                          .attempts_remaining = std::max(0, v.max_attempts - v.attempts),
                          .expires_at = from_unix_ms(v.expires_at_ms),
                          .checked_at = from_unix_ms(now),
                          .attempt_counted = counted,
-                         .status_changed = changed};
+                         .status_changed = changed,
+                         .retry_after = std::chrono::milliseconds(retry_ms)};
+    };
+    const auto record_failure = [&] {
+      Failures& f = failures_[v.subject];
+      if (++f.n >= request.failure_lock_threshold) {
+        ++f.locks;
+        const double lock =
+            std::min(static_cast<double>(request.lock_base.count()) * std::pow(2.0, f.locks - 1),
+                     static_cast<double>(request.lock_max.count()));
+        f.n = 0;
+        f.until_ms = now + static_cast<std::int64_t>(lock);
+      }
     };
     switch (v.status) {
       case Status::kPending:
@@ -122,6 +171,9 @@ class InMemoryCodeStore final : public CodeStore {
       case Status::kFailed:
         return answer(Outcome::kExpired, false, false);
     }
+    if (auto f = failures_.find(v.subject); f != failures_.end() && f->second.until_ms > now) {
+      return answer(Outcome::kRecipientLocked, false, false, f->second.until_ms - now);
+    }
     CheckResult result;
     if (now >= v.expires_at_ms) {
       v.status = Status::kExpired;
@@ -133,11 +185,14 @@ class InMemoryCodeStore final : public CodeStore {
       ++v.attempts;
       if (crypto::constant_time_equal(request.candidate_hmac, v.hmac)) {
         v.status = Status::kApproved;
+        failures_.erase(v.subject);
         result = answer(Outcome::kApproved, true, true);
       } else if (v.attempts >= v.max_attempts) {
         v.status = Status::kMaxAttemptsReached;
+        record_failure();
         result = answer(Outcome::kMaxAttemptsReached, true, true);
       } else {
+        record_failure();
         result = answer(Outcome::kInvalidCode, true, false);
       }
     }
@@ -145,7 +200,35 @@ class InMemoryCodeStore final : public CodeStore {
     return result;
   }
 
+  Result<std::optional<std::chrono::milliseconds>> take_send_token(
+      const SendToken& token) override {
+    if (auto down = enter(); !down) return tl::unexpected(down.error());
+    const auto now = to_unix_ms(clock_.now());
+    Bucket& b = buckets_.try_emplace(token.tenant, Bucket{static_cast<double>(token.burst), now})
+                    .first->second;
+    if (now > b.at_ms) {
+      b.tokens = std::min<double>(token.burst, b.tokens + static_cast<double>(now - b.at_ms) *
+                                                              token.rate_per_second / 1000);
+    }
+    b.tokens = std::min<double>(b.tokens, token.burst);
+    b.at_ms = std::max(now, b.at_ms);
+    if (b.tokens >= 1) {
+      b.tokens -= 1;
+      return std::nullopt;
+    }
+    if (requests_.contains(token.tenant + "|" + token.recipient_hash + "|" + token.request_id)) {
+      return std::nullopt;
+    }
+    return std::chrono::milliseconds(
+        static_cast<std::int64_t>(std::ceil((1 - b.tokens) * 1000 / token.rate_per_second)));
+  }
+
  private:
+  struct Bucket {
+    double tokens = 0;
+    std::int64_t at_ms = 0;
+  };
+
   Result<void> enter() {
     ++calls_;
     if (unavailable_)
@@ -169,9 +252,12 @@ class InMemoryCodeStore final : public CodeStore {
   const Clock& clock_;
   bool unavailable_ = false;
   int calls_ = 0;
-  std::map<std::string, Verification> verifications_;  ///< by verification key
-  std::map<std::string, std::string> requests_;        ///< request key -> verification key
-  std::map<std::string, CodeLocation> index_;          ///< tenant|vid -> location
+  std::map<std::string, Verification> verifications_;       ///< by verification key
+  std::map<std::string, std::string> requests_;             ///< request key -> verification key
+  std::map<std::string, CodeLocation> index_;               ///< tenant|vid -> location
+  std::map<std::string, Failures> failures_;                ///< by tenant|recipient hash
+  std::map<std::string, std::vector<std::int64_t>> sends_;  ///< issue times by subject
+  std::map<std::string, Bucket> buckets_;                   ///< by tenant
 };
 
 }  // namespace otp::generator::testing

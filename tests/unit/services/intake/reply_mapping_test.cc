@@ -55,6 +55,8 @@ INSTANTIATE_TEST_SUITE_P(
                       Mapping{Outcome::kNotFound, 404, "not_found"},
                       Mapping{Outcome::kRateLimited, 429, "rate_limited"},
                       Mapping{Outcome::kInvalidRequest, 400, "invalid_request"},
+                      Mapping{Outcome::kCountryBlocked, 403, "country_blocked"},
+                      Mapping{Outcome::kRecipientLocked, 429, "recipient_locked"},
                       Mapping{Outcome::kUnavailable, 503, "unavailable"},
                       Mapping{Outcome::kPending, 500, "internal"}),
     [](const ::testing::TestParamInfo<Mapping>& param_info) {
@@ -126,6 +128,22 @@ TEST(ReplyMapping, SendFailuresUseTheOutcomeError) {
   EXPECT_EQ(
       send_response(kSend, testing::make_reply(RequestKind::kSend, Outcome::kUnavailable)).status,
       503);
+}
+
+TEST(ReplyMapping, LimitsCarryTheGeneratorsRetryAfter) {
+  auto limited = testing::make_reply(RequestKind::kSend, Outcome::kRateLimited);
+  limited.retry_after_seconds = 42;
+  auto response = send_response(kSend, limited);
+  EXPECT_EQ(response.status, 429);
+  EXPECT_EQ(response.header("Retry-After"), "42");
+  EXPECT_EQ(json::parse(response.body)["error"]["retry_after"], 42);
+
+  auto locked = testing::make_reply(RequestKind::kVerify, Outcome::kRecipientLocked);
+  locked.retry_after_seconds = 0;  // less than a second left: still ask for one
+  response = verify_response(kVerify, locked);
+  EXPECT_EQ(response.status, 429);
+  EXPECT_EQ(response.header("Retry-After"), "1");
+  EXPECT_EQ(json::parse(response.body)["error"]["code"], "recipient_locked");
 }
 
 TEST(ReplyMapping, AReplyForAnotherTenantOrKindIsNeverPassedOn) {
