@@ -2,6 +2,7 @@
 
 #include "common/crypto/code_generator.h"
 #include "common/kafka/settings.h"
+#include "common/schema/schema_validator.h"
 
 #include <optional>
 
@@ -64,6 +65,8 @@ Result<GeneratorConfig> GeneratorConfig::from_env(config::EnvReader::Lookup look
   const auto send_rate = env.integer("OTP_SEND_RATE_PER_SECOND", 50, 1, 10'000'000);
   const auto send_burst = static_cast<int>(env.integer("OTP_SEND_BURST", 100, 1, 1'000'000'000));
 
+  auto schema_dir = schema::schema_dir_from(env);
+
   if (auto done = env.finish(); !done) return tl::unexpected(done.error());
   return GeneratorConfig{
       .kafka = std::move(kafka),
@@ -86,6 +89,7 @@ Result<GeneratorConfig> GeneratorConfig::from_env(config::EnvReader::Lookup look
       .failure_lock_threshold = failure_lock_threshold,
       .send_rate_per_second = static_cast<double>(send_rate),
       .send_burst = send_burst,
+      .schema_dir = std::move(schema_dir),
   };
 }
 

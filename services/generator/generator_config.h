@@ -48,6 +48,8 @@ struct GeneratorConfig {
   int failure_lock_threshold = 100;
   double send_rate_per_second = 50;
   int send_burst = 100;
+  /// OTP_SCHEMA_DIR: the JSON Schemas consumed records are validated against (schemas/).
+  std::string schema_dir;
 
   /// Reads the process environment (or `lookup`, in tests). One kInvalidInput error lists every
   /// missing or invalid key; key material never appears in it.

@@ -9,6 +9,9 @@
 #include "common/process/signals.h"
 #include "common/random/rng.h"
 #include "common/redis/redis_client.h"
+#include "common/schema/schema_validator.h"
+#include "common/schema/topic_schemas.h"
+#include "common/schema/validating_stage.h"
 #include "common/time/clock.h"
 #include "services/generator/generator_config.h"
 #include "services/generator/generator_stage.h"
@@ -69,8 +72,19 @@ int run(const otp::generator::GeneratorConfig& config, const std::atomic<bool>& 
     return 1;
   }
 
+  // Records are checked against the published JSON Schemas before decoding: what upstream
+  // publishers are promised is exactly what is enforced, and a violation is dead-lettered with
+  // the schema's own reason.
+  auto schemas = schema::SchemaValidator::load(config.schema_dir);
+  if (!schemas) {
+    spdlog::error("generator.schemas_load_failed dir={} error=\"{}\"", config.schema_dir,
+                  schemas.error().message);
+    return 1;
+  }
+  schema::ValidatingStage validating(stage, *schemas, schema::topic_schemas(topics));
   kafka::StageRunner runner(
-      stage, **producer, kafka::RunnerOptions{.stage_name = "generator", .dlq_topic = topics.dlq});
+      validating, **producer,
+      kafka::RunnerOptions{.stage_name = "generator", .dlq_topic = topics.dlq});
   spdlog::info("generator.started group={} send_topic={} verify_topic={} redis={}:{}",
                config.consumer_group, topics.send_requests, topics.verify_requests,
                config.redis.host, config.redis.port);
