@@ -5,6 +5,7 @@
 #include "common/http/curl_http_client.h"
 #include "common/kafka/admin.h"
 #include "common/random/rng.h"
+#include "tests/support/stack_env.h"
 #include "tests/support/subprocess.h"
 
 #include <gtest/gtest.h>
@@ -27,28 +28,10 @@ namespace {
 
 using namespace std::chrono_literals;
 using nlohmann::json;
+using test::eventually;
+using test::free_loopback_port;
+using test::required_env;
 using test::Subprocess;
-
-std::string required_env(const char* name) {
-  const char* value = std::getenv(name);
-  if (value == nullptr || *value == '\0') {
-    ADD_FAILURE() << name << " is not set: run the suite with scripts/test (it starts the stack)";
-    return {};
-  }
-  return value;
-}
-
-int free_port() {
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ::bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof address);
-  socklen_t size = sizeof address;
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&address), &size);
-  ::close(fd);
-  return ntohs(address.sin_port);
-}
 
 /// Whether `text` holds `code` as a number of its own, not as part of a longer hex/digit run
 /// (random ids may contain any six digits by chance).
@@ -70,16 +53,6 @@ http::HttpRequest request(std::string method, std::string url) {
   out.url = std::move(url);
   out.timeout = std::chrono::seconds(15);
   return out;
-}
-
-template <class Predicate>
-bool eventually(std::chrono::milliseconds limit, Predicate predicate) {
-  auto deadline = std::chrono::steady_clock::now() + limit;
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (predicate()) return true;
-    std::this_thread::sleep_for(100ms);
-  }
-  return predicate();
 }
 
 class OtpFlowTest : public ::testing::Test {
@@ -111,7 +84,7 @@ class OtpFlowTest : public ::testing::Test {
     ASSERT_TRUE(listening && listening->rfind("LISTENING ", 0) == 0);
     fake_url_ = "http://127.0.0.1:" + listening->substr(10);
 
-    http_port_ = free_port();
+    http_port_ = free_loopback_port();
     std::vector<std::pair<std::string, std::string>> env = {
         {"OTP_KAFKA_BROKERS", brokers_},
         {"OTP_TOPIC_PREFIX", prefix_},

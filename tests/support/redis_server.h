@@ -1,6 +1,7 @@
 #pragma once
 
 #include "common/error/error.h"
+#include "tests/support/stack_env.h"
 #include "tests/support/subprocess.h"
 
 #include <chrono>
@@ -42,7 +43,7 @@ class RedisServer {
       return fail(Errc::kUnavailable, "redis_server: mkdtemp failed");
     }
     auto server = std::unique_ptr<RedisServer>(
-        new RedisServer(pattern, free_port(), std::move(flags), ready_timeout));
+        new RedisServer(pattern, free_loopback_port(), std::move(flags), ready_timeout));
     auto started = server->restart();
     if (!started) return tl::unexpected(started.error());
     return server;
@@ -116,18 +117,6 @@ class RedisServer {
         port_(port),
         flags_(std::move(flags)),
         ready_timeout_(ready_timeout) {}
-
-  static int free_port() {
-    const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    sockaddr_in address{};
-    address.sin_family = AF_INET;
-    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    ::bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof address);
-    socklen_t size = sizeof address;
-    ::getsockname(fd, reinterpret_cast<sockaddr*>(&address), &size);
-    ::close(fd);
-    return ntohs(address.sin_port);
-  }
 
   std::filesystem::path dir_;
   int port_;

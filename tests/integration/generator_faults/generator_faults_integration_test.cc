@@ -17,6 +17,7 @@
 #include "common/messages/topics.h"
 #include "common/random/rng.h"
 #include "tests/support/redis_server.h"
+#include "tests/support/stack_env.h"
 #include "tests/support/subprocess.h"
 
 #include <gtest/gtest.h>
@@ -43,19 +44,11 @@ namespace {
 using namespace std::chrono_literals;
 using messages::Outcome;
 using test::RedisServer;
+using test::required_env;
 using test::Subprocess;
 
 constexpr char kHmacKeys[] = "h1:AQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQE=";
 constexpr char kSealKeys[] = "s1:AwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwM=";
-
-std::string required_env(const char* name) {
-  const char* value = std::getenv(name);
-  if (value == nullptr || *value == '\0') {
-    ADD_FAILURE() << name << " is not set: run the suite with scripts/test (it starts the stack)";
-    return {};
-  }
-  return value;
-}
 
 /// Unique per process and call: tenants, topic prefixes, consumer groups, request ids.
 std::string unique_name(const std::string& prefix) {

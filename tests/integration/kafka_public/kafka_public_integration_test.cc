@@ -6,6 +6,7 @@
 #include "common/messages/topics.h"
 #include "common/random/rng.h"
 #include "common/time/clock.h"
+#include "tests/support/stack_env.h"
 #include "tests/support/subprocess.h"
 
 #include <gtest/gtest.h>
@@ -29,26 +30,9 @@ namespace {
 
 using namespace std::chrono_literals;
 using nlohmann::json;
+using test::eventually;
+using test::required_env;
 using test::Subprocess;
-
-std::string required_env(const char* name) {
-  const char* value = std::getenv(name);
-  if (value == nullptr || *value == '\0') {
-    ADD_FAILURE() << name << " is not set: run the suite with scripts/test (it starts the stack)";
-    return {};
-  }
-  return value;
-}
-
-template <class Predicate>
-bool eventually(std::chrono::milliseconds limit, Predicate predicate) {
-  auto deadline = std::chrono::steady_clock::now() + limit;
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (predicate()) return true;
-    std::this_thread::sleep_for(200ms);
-  }
-  return predicate();
-}
 
 /// Runs a shell command (only ever built from this test's own ids) and returns its stdout and
 /// exit status.
