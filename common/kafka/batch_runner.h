@@ -29,7 +29,7 @@ class BatchRunner {
 
   Result<void> run(Consumer& consumer, const std::atomic<bool>& stop) {
     consumer.on_revoke([&](const std::vector<TopicPartition>& revoked) {
-      flush(consumer, stop);
+      flush(consumer, nullptr, stop);  // inside poll(): must not poll again
       for (const auto& partition : revoked) next_offsets_.erase(partition);
     });
     Result<void> outcome;
@@ -49,9 +49,9 @@ class BatchRunner {
       bool full = batch_.size() >= options_.batch_size;
       bool old = !batch_.empty() &&
                  std::chrono::steady_clock::now() - batch_started_ >= options_.batch_age;
-      if (full || old) flush(consumer, stop);
+      if (full || old) flush(consumer, &consumer, stop);
     }
-    if (outcome) flush(consumer, stop);
+    if (outcome) flush(consumer, nullptr, stop);
     consumer.close();
     return outcome;
   }
@@ -77,8 +77,11 @@ class BatchRunner {
     return {};
   }
 
-  void flush(Consumer& consumer, const std::atomic<bool>& stop) {
+  /// Writes the batch (retrying) and stores its offsets. With `pollable`, retries keep the group
+  /// membership alive by polling paused partitions (back-pressure while the database is slow).
+  void flush(Consumer& consumer, Consumer* pollable, const std::atomic<bool>& stop) {
     if (!batch_.empty()) {
+      BackoffWaiter waiter(pollable);
       auto backoff = options_.initial_backoff;
       while (true) {
         auto written = stage_.write(std::span<const typename Stage::Input>(batch_));
@@ -86,7 +89,7 @@ class BatchRunner {
         spdlog::warn("{}.write_retry batch={} backoff_ms={} error=\"{}\"", options_.stage_name,
                      batch_.size(), backoff.count(), written.error().message);
         // On stop, give up without storing: the next run rewrites the batch idempotently.
-        if (!sleep_unless_stopped(backoff, stop)) return;
+        if (!waiter.wait(backoff, stop)) return;
         backoff = std::min(backoff * 2, options_.max_backoff);
       }
       spdlog::debug("{}.batch_written records={}", options_.stage_name, batch_.size());

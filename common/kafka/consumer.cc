@@ -188,6 +188,40 @@ Result<void> Consumer::store_offset(const TopicPartition& partition, std::int64_
   return {};
 }
 
+namespace {
+
+Result<void> set_paused(rd_kafka_t* rk, bool paused) {
+  rd_kafka_topic_partition_list_t* raw = nullptr;
+  if (auto err = rd_kafka_assignment(rk, &raw); err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+    return tl::unexpected(detail::map_error(err, "assignment"));
+  }
+  PartitionList assigned(raw);
+  auto err = paused ? rd_kafka_pause_partitions(rk, assigned.get())
+                    : rd_kafka_resume_partitions(rk, assigned.get());
+  if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+    return tl::unexpected(detail::map_error(err, paused ? "pause" : "resume"));
+  }
+  return {};
+}
+
+}  // namespace
+
+Result<void> Consumer::pause_all() { return set_paused(impl_->rk, true); }
+Result<void> Consumer::resume_all() { return set_paused(impl_->rk, false); }
+
+Result<void> Consumer::rewind_to(const Record& record) {
+  PartitionList list(rd_kafka_topic_partition_list_new(1));
+  rd_kafka_topic_partition_list_add(list.get(), record.topic.c_str(), record.partition)->offset =
+      record.offset;
+  rd_kafka_error_t* error = rd_kafka_seek_partitions(impl_->rk, list.get(), 5000);
+  if (error != nullptr) {
+    auto code = rd_kafka_error_code(error);
+    rd_kafka_error_destroy(error);
+    return tl::unexpected(detail::map_error(code, "seek " + record.topic));
+  }
+  return {};
+}
+
 void Consumer::close() {
   if (impl_->closed) return;
   impl_->closed = true;

@@ -48,6 +48,14 @@ class Consumer {
   [[nodiscard]] Result<void> store_offset(const TopicPartition& partition,
                                           std::int64_t next_offset);
 
+  /// Stops fetching from every assigned partition (consumption resumes with `resume_all`), so the
+  /// owner can keep calling `poll` — which keeps the group membership alive — while it waits.
+  [[nodiscard]] Result<void> pause_all();
+  [[nodiscard]] Result<void> resume_all();
+  /// Makes `record` the next one read from its partition again (for a record already fetched when
+  /// its partition was paused).
+  [[nodiscard]] Result<void> rewind_to(const Record& record);
+
   /// Commits stored offsets and leaves the group. Idempotent.
   void close();
 

@@ -30,6 +30,26 @@ struct RunnerOptions {
 /// Sleeps up to `duration` in short steps; false if `stop` was raised meanwhile.
 bool sleep_unless_stopped(std::chrono::milliseconds duration, const std::atomic<bool>& stop);
 
+/// Waits out a retry backoff without dropping out of the consumer group. A consume loop that
+/// stopped polling for longer than `max.poll.interval.ms` (5 min) would be evicted, so the first
+/// wait pauses every assigned partition and then keeps polling; a record fetched before the
+/// pause is rewound, so nothing is skipped. Destruction resumes the partitions. Without a
+/// consumer (unit tests, or inside a rebalance callback, where polling is not allowed) it sleeps.
+class BackoffWaiter {
+ public:
+  explicit BackoffWaiter(Consumer* consumer) : consumer_(consumer) {}
+  ~BackoffWaiter();
+  BackoffWaiter(const BackoffWaiter&) = delete;
+  BackoffWaiter& operator=(const BackoffWaiter&) = delete;
+
+  /// False if `stop` was raised or the consumer failed for good.
+  bool wait(std::chrono::milliseconds duration, const std::atomic<bool>& stop);
+
+ private:
+  Consumer* consumer_;
+  bool paused_ = false;
+};
+
 /// The consume loop shared by every worker (STYLE.md): poll, decode, handle, produce, store the
 /// offset once every output is acknowledged. Records are processed one at a time in partition
 /// order, but outputs are acknowledged asynchronously so a slow broker round trip does not stall
@@ -45,6 +65,7 @@ class StageRunner {
 
   /// Consumes until `stop` is raised, then drains in-flight outputs, stores offsets and closes.
   Result<void> run(Consumer& consumer, const std::atomic<bool>& stop) {
+    consumer_ = &consumer;
     consumer.on_revoke([&](const std::vector<TopicPartition>& revoked) {
       drain(consumer);
       tracker_.forget(revoked);
@@ -65,6 +86,7 @@ class StageRunner {
     }
     if (outcome) drain(consumer);
     consumer.close();
+    consumer_ = nullptr;
     if (!outcome) return outcome;
     if (auto failure = tracker_.failure()) return tl::unexpected(*failure);
     return {};
@@ -73,7 +95,8 @@ class StageRunner {
   /// Processes one record (retrying transient failures until it succeeds or `stop` is raised)
   /// and enqueues its outputs. Exposed for tests.
   void process(const Record& record, const std::atomic<bool>& stop) {
-    auto outputs = outputs_for(record, stop);
+    BackoffWaiter waiter(consumer_);
+    auto outputs = outputs_for(record, stop, waiter);
     if (!outputs) return;  // stopped while retrying: the offset is never stored
     auto pending = tracker_.begin({record.topic, record.partition}, record.offset, outputs->size());
     for (const auto& output : *outputs) {
@@ -85,7 +108,7 @@ class StageRunner {
         if (enqueued) break;
         spdlog::warn("{}.produce_retry topic={} error=\"{}\"", options_.stage_name, output.topic,
                      enqueued.error().message);
-        if (!sleep_unless_stopped(backoff, stop)) return;
+        if (!waiter.wait(backoff, stop)) return;
         backoff = std::min(backoff * 2, options_.max_backoff);
       }
     }
@@ -95,7 +118,8 @@ class StageRunner {
 
  private:
   std::optional<std::vector<OutboundRecord>> outputs_for(const Record& record,
-                                                         const std::atomic<bool>& stop) {
+                                                         const std::atomic<bool>& stop,
+                                                         BackoffWaiter& waiter) {
     auto backoff = options_.initial_backoff;
     while (true) {
       auto outputs =
@@ -116,7 +140,7 @@ class StageRunner {
       spdlog::warn("{}.retry topic={} partition={} offset={} backoff_ms={} error=\"{}\"",
                    options_.stage_name, record.topic, record.partition, record.offset,
                    backoff.count(), outputs.error().message);
-      if (!sleep_unless_stopped(backoff, stop)) return std::nullopt;
+      if (!waiter.wait(backoff, stop)) return std::nullopt;
       backoff = std::min(backoff * 2, options_.max_backoff);
     }
   }
@@ -142,6 +166,7 @@ class StageRunner {
   Producer& producer_;
   RunnerOptions options_;
   OffsetTracker tracker_;
+  Consumer* consumer_ = nullptr;  ///< set while run() runs: lets backoff waits keep polling
 };
 
 }  // namespace otp::kafka
