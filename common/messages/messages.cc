@@ -157,6 +157,25 @@ Result<RequestKind> parse_request_kind(std::string_view text) {
 
 }  // namespace
 
+std::string_view to_string(SendAction action) noexcept {
+  switch (action) {
+    case SendAction::kSend:
+      return "send";
+    case SendAction::kResend:
+      return "resend";
+    case SendAction::kCancel:
+      return "cancel";
+  }
+  return "send";
+}
+
+Result<SendAction> parse_send_action(std::string_view text) {
+  if (text == "send") return SendAction::kSend;
+  if (text == "resend") return SendAction::kResend;
+  if (text == "cancel") return SendAction::kCancel;
+  return fail(Errc::kInvalidInput, "is not send, resend or cancel");
+}
+
 std::string encode(const SendRequested& message) {
   json object = {{"schema_version", kSchemaVersion},
                  {"request_id", message.request_id},
@@ -166,6 +185,8 @@ std::string encode(const SendRequested& message) {
                  {"requested_at", format_rfc3339(message.requested_at)}};
   if (!message.verification_id.empty()) object["verification_id"] = message.verification_id;
   if (!message.locale.empty()) object["locale"] = message.locale;
+  // Absent means send: plain sends encode exactly as before the field existed.
+  if (message.action != SendAction::kSend) object["action"] = to_string(message.action);
   return object.dump();
 }
 
@@ -182,6 +203,15 @@ Result<SendRequested> decode_send_requested(std::string_view payload) {
     message.channel = fields.enumeration("channel", &parse_channel, Channel::kSms);
     message.locale = fields.optional_string("locale", 35).value_or("");
     message.requested_at = fields.time("requested_at");
+    if (auto action = fields.optional_string("action", 16)) {
+      auto parsed = parse_send_action(*action);
+      if (parsed) message.action = *parsed;
+      if (!parsed) fields.reject("action", parsed.error().message);
+    }
+    if (message.action != SendAction::kSend && message.verification_id.empty() &&
+        !fields.problem()) {
+      fields.reject("verification_id", "is required for resend and cancel");
+    }
     return message;
   });
 }

@@ -16,8 +16,19 @@ namespace otp::messages {
 /// The schema version every payload carries as `schema_version`; decoders reject other versions.
 inline constexpr int kSchemaVersion = 1;
 
-/// `otp.send-requests`: issue a code for a recipient and deliver it. Keyed by tenant + recipient.
-/// Idempotent on (tenant, request_id): a replay never issues a second code.
+/// What a send request asks for. `send` when the field is absent.
+enum class SendAction {
+  kSend,    ///< issue a new verification and deliver its code
+  kResend,  ///< deliver the pending verification `verification_id` again (tenant's resend policy)
+  kCancel,  ///< cancel the pending verification `verification_id`
+};
+[[nodiscard]] std::string_view to_string(SendAction action) noexcept;
+[[nodiscard]] Result<SendAction> parse_send_action(std::string_view text);
+
+/// `otp.send-requests`: issue a code for a recipient and deliver it, or resend or cancel one.
+/// Keyed by tenant + recipient. Idempotent on (tenant, request_id): a replay never issues a
+/// second code. Resend and cancel name the verification and still carry its recipient and
+/// channel (the recipient locates it and receives the resent code).
 struct SendRequested {
   std::string request_id;
   std::string tenant;
@@ -28,6 +39,7 @@ struct SendRequested {
   Channel channel = Channel::kSms;
   std::string locale;  ///< optional BCP 47 tag; empty = the tenant's default
   TimePoint requested_at{};
+  SendAction action = SendAction::kSend;  ///< resend and cancel require `verification_id`
 };
 
 /// `otp.verify-requests`: check a code. Keyed by verification id.

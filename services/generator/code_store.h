@@ -88,6 +88,66 @@ struct CheckResult {
   std::chrono::milliseconds retry_after{0};  ///< kRecipientLocked: until the lock ends
 };
 
+/// Delivers a pending verification again. Located like `issue` (tenant + recipient hash +
+/// verification id), so another tenant's or another recipient's id is simply not found.
+struct ResendRequest {
+  std::string tenant{};
+  std::string verification_id{};
+  std::string request_id{};
+  std::string recipient_hash{};
+  /// Policy `new`: store `code_hmac` and `sealed_code` (a new code; the old one stops verifying)
+  /// and restart the TTL. Policy `same`: re-send the stored sealed code, expiry unchanged.
+  bool new_code = true;
+  std::string code_hmac{};  ///< new_code only; computed with the verification's hmac key
+  crypto::Sealed sealed_code{};
+  std::chrono::milliseconds ttl{600'000};
+  std::chrono::milliseconds retention{24 * 3600 * 1000};
+  std::chrono::milliseconds cooldown{30'000};  ///< since the last send of this verification
+  int sends_per_window = 5;                    ///< shared with `issue`
+  std::chrono::milliseconds send_window{600'000};
+};
+
+enum class ResendOutcome {
+  kResent,       ///< a new send of the verification; `send_number` is its number (2, 3, ...)
+  kReplayed,     ///< this request id resent it before: the identical earlier answer
+  kNotFound,     ///< no such verification for this tenant + recipient
+  kNotPending,   ///< settled (or expired): `status` says how; nothing sent
+  kCooldown,     ///< the last send is younger than `cooldown`; see `retry_after`
+  kRateLimited,  ///< sends per destination used up; see `retry_after`
+};
+
+struct ResentCode {
+  ResendOutcome outcome = ResendOutcome::kNotFound;
+  messages::Channel channel = messages::Channel::kSms;
+  int code_length = 6;
+  int attempts_remaining = 0;  ///< resends never give attempts back
+  crypto::Sealed sealed_code{};
+  int send_number = 1;  ///< the delivery job id is `<verification id>:<send_number>`
+  TimePoint sent_at{};  ///< the store's clock
+  TimePoint expires_at{};
+  messages::Status status = messages::Status::kPending;
+  std::chrono::milliseconds retry_after{0};
+};
+
+struct CancelRequest {
+  std::string tenant{};
+  std::string verification_id{};
+  std::string request_id{};
+  std::string recipient_hash{};
+};
+
+enum class CancelOutcome {
+  kCanceled,   ///< pending -> canceled by this request (or its replay)
+  kUnchanged,  ///< already settled (canceled included): `status` as it is, nothing changed
+  kNotFound,
+};
+
+struct CancelResult {
+  CancelOutcome outcome = CancelOutcome::kNotFound;
+  messages::Status status = messages::Status::kFailed;
+  TimePoint at{};  ///< the store's clock when this request id was first answered
+};
+
 /// One send's claim on its tenant's token bucket.
 struct SendToken {
   std::string tenant{};
@@ -110,6 +170,10 @@ struct SendToken {
 ///   sends in the window are used up; `check` refuses, without counting, while it is locked.
 /// - `take_send_token` takes one token from the tenant's bucket; a request that already issued a
 ///   verification passes even when the bucket is empty, so replays get their stored answer.
+/// - `resend` works only on a pending, unexpired verification, at least `cooldown` after its last
+///   send; it counts toward the sends per destination and never resets attempts or failures.
+/// - `cancel` moves pending to canceled; a settled verification is left as it is.
+/// - `resend` and `cancel` remember their answer per request id: a replay gets it unchanged.
 /// - Any failure to reach the store is kUnavailable; nothing is ever approved without the store.
 ///
 /// Implementations need not be thread-safe (one per consumer thread).
@@ -126,6 +190,9 @@ class CodeStore {
 
   /// kNotFound outcome if the verification vanished since `lookup`.
   [[nodiscard]] virtual Result<CheckResult> check(const CheckRequest& request) = 0;
+
+  [[nodiscard]] virtual Result<ResentCode> resend(const ResendRequest& request) = 0;
+  [[nodiscard]] virtual Result<CancelResult> cancel(const CancelRequest& request) = 0;
 
   /// nullopt if the send may go ahead, else how long until the bucket has a token again.
   [[nodiscard]] virtual Result<std::optional<std::chrono::milliseconds>> take_send_token(

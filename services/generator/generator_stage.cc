@@ -95,6 +95,24 @@ int retry_after_seconds(std::chrono::milliseconds wait) {
   return static_cast<int>(std::min<std::int64_t>((ms + 999) / 1000, 7 * 86'400));
 }
 
+// The reply outcome for a verification that is no longer pending.
+Outcome settled_outcome(Status status) {
+  switch (status) {
+    case Status::kPending:
+      return Outcome::kPending;
+    case Status::kApproved:
+      return Outcome::kAlreadyVerified;
+    case Status::kCanceled:
+      return Outcome::kCanceled;
+    case Status::kMaxAttemptsReached:
+      return Outcome::kMaxAttemptsReached;
+    case Status::kExpired:
+    case Status::kFailed:
+      return Outcome::kExpired;
+  }
+  return Outcome::kExpired;
+}
+
 // A failed-check lock starts at this and doubles with every further lock of the subject.
 constexpr std::chrono::milliseconds kLockBase{60'000};
 constexpr std::chrono::milliseconds kLockMax{24 * 3600 * 1000};
@@ -190,6 +208,7 @@ Result<GeneratorStage::Outputs> GeneratorStage::handle_send(
   if (!found) return tl::unexpected(found.error());
   if (!*found) return refuse(Outcome::kInvalidRequest, "unknown_tenant", "unknown tenant");
   const TenantSettings& settings = **found;
+  if (request.action == messages::SendAction::kCancel) return handle_cancel(request, reply_to);
   if (!is_plausible_recipient(request.recipient, request.channel)) {
     return refuse(Outcome::kInvalidRequest, "bad_recipient",
                   "recipient is not valid for the channel");
@@ -205,6 +224,10 @@ Result<GeneratorStage::Outputs> GeneratorStage::handle_send(
   if (is_phone && test_code == nullptr && !settings.allows_region(phone.country.value_or(""))) {
     return refuse(Outcome::kCountryBlocked, "country_blocked",
                   "codes cannot be sent to this country for this tenant");
+  }
+
+  if (request.action == messages::SendAction::kResend) {
+    return handle_resend(request, reply_to, settings, test_code);
   }
 
   const std::string recipient_hash =
@@ -316,6 +339,178 @@ Result<GeneratorStage::Outputs> GeneratorStage::handle_send(
                replayed ? "send.replayed" : "send.issued", stored.verification_id, request.tenant,
                messages::to_string(stored.channel), masked);
   return outputs;
+}
+
+Result<GeneratorStage::Outputs> GeneratorStage::handle_resend(
+    const messages::SendRequested& request, const std::optional<ReplyRoute>& reply_to,
+    const TenantSettings& settings, const std::string* test_code) {
+  const std::string& verification_id = request.verification_id;
+  Outputs outputs;
+  messages::Reply answer;
+  answer.request_id = request.request_id;
+  answer.kind = RequestKind::kSend;
+  answer.tenant = request.tenant;
+  answer.verification_id = verification_id;
+  answer.outcome = Outcome::kNotFound;
+  answer.status = Status::kFailed;
+  answer.channel = request.channel;
+  const auto refuse = [&](Outcome outcome, const char* reason, std::string message) {
+    spdlog::warn("resend.rejected verification_id={} tenant={} channel={} reason={}",
+                 verification_id, request.tenant, messages::to_string(request.channel), reason);
+    answer.outcome = outcome;
+    answer.message = std::move(message);
+    reply(outputs, reply_to, std::move(answer));
+    return outputs;
+  };
+  const auto limited = [&](const char* reason, std::chrono::milliseconds wait) {
+    answer.retry_after_seconds = retry_after_seconds(wait);
+    return refuse(Outcome::kRateLimited, reason, "too many codes requested; try again later");
+  };
+
+  // The verification's own hmac key (it may predate a rotation) locates it and protects the new
+  // code, so a check computes the candidate with the key the index names.
+  auto location = store_.lookup(request.tenant, verification_id);
+  if (!location) return tl::unexpected(location.error());
+  if (!*location) return refuse(Outcome::kNotFound, "not_found", "no such verification");
+  const crypto::Key* key = config_.hmac_keys.find((*location)->hmac_key_id);
+  if (key == nullptr) {
+    return fail(Errc::kInternal, "verification " + verification_id + " needs hmac key '" +
+                                     (*location)->hmac_key_id + "', which is not in OTP_HMAC_KEYS");
+  }
+  const std::string recipient_hash =
+      crypto::recipient_hash(*key, request.tenant, request.recipient);
+  auto token = store_.take_send_token({.tenant = request.tenant,
+                                       .recipient_hash = recipient_hash,
+                                       .request_id = request.request_id,
+                                       .rate_per_second = settings.send_rate_per_second,
+                                       .burst = settings.send_burst});
+  if (!token) return tl::unexpected(token.error());
+  if (*token) return limited("tenant_send_rate", **token);
+
+  const bool new_code = settings.resend_policy == ResendPolicy::kNew;
+  ResendRequest resend{.tenant = request.tenant,
+                       .verification_id = verification_id,
+                       .request_id = request.request_id,
+                       .recipient_hash = recipient_hash,
+                       .new_code = new_code,
+                       .code_hmac = {},
+                       .sealed_code = {},
+                       .ttl = settings.ttl,
+                       .retention = config_.retention,
+                       .cooldown = settings.resend_cooldown,
+                       .sends_per_window = settings.sends_per_destination,
+                       .send_window = settings.send_window};
+  if (new_code) {
+    std::string code = test_code != nullptr ? *test_code : codes_.generate(settings.code_length);
+    resend.code_hmac = crypto::code_hmac(*key, request.tenant, verification_id, code);
+    resend.sealed_code = sealer_.seal(code, verification_id);
+    cleanse(code);
+  }
+  auto resent = store_.resend(resend);
+  if (!resent) return tl::unexpected(resent.error());
+  switch (resent->outcome) {
+    case ResendOutcome::kNotFound:
+      return refuse(Outcome::kNotFound, "not_found", "no such verification");
+    case ResendOutcome::kNotPending:
+      answer.status = resent->status;
+      return refuse(settled_outcome(resent->status), "not_pending",
+                    "the verification is no longer pending");
+    case ResendOutcome::kCooldown:
+      return limited("resend_cooldown", resent->retry_after);
+    case ResendOutcome::kRateLimited:
+      return limited("sends_per_destination", resent->retry_after);
+    case ResendOutcome::kResent:
+    case ResendOutcome::kReplayed:
+      break;
+  }
+
+  const ResentCode& stored = *resent;
+  const std::string job_id = verification_id + ":" + std::to_string(stored.send_number);
+  if (test_code == nullptr) {
+    messages::DeliveryJob job{.job_id = job_id,
+                              .tenant = request.tenant,
+                              .verification_id = verification_id,
+                              .channel = stored.channel,
+                              .recipient = request.recipient,
+                              .sealed_code = stored.sealed_code,
+                              .code_length = stored.code_length,
+                              .locale = request.locale,
+                              .expires_at = stored.expires_at,
+                              .deadline = stored.expires_at - config_.delivery_margin,
+                              .attempt = 0};
+    outputs.push_back(kafka::OutboundRecord{.topic = topics_.delivery(stored.channel),
+                                            .key = verification_id,
+                                            .value = messages::encode(job),
+                                            .headers = {},
+                                            .partition = std::nullopt});
+  }
+  outputs.push_back(event("verification.resent", request.tenant, verification_id,
+                          request.request_id, stored.sent_at,
+                          {{"job_id", job_id}, {"policy", new_code ? "new" : "same"}}));
+  if (test_code != nullptr) {
+    outputs.push_back(event(
+        "delivery.skipped", request.tenant, verification_id, request.request_id, stored.sent_at,
+        {{"channel", messages::to_string(stored.channel)}, {"reason", "test_number"}}));
+  }
+  answer.outcome = Outcome::kPending;
+  answer.status = Status::kPending;
+  answer.attempts_remaining = stored.attempts_remaining;
+  answer.expires_at = stored.expires_at;
+  answer.channel = stored.channel;
+  answer.code_length = stored.code_length;
+  reply(outputs, reply_to, std::move(answer));
+  spdlog::info("{} verification_id={} tenant={} channel={} recipient={} send={}",
+               stored.outcome == ResendOutcome::kReplayed ? "resend.replayed" : "resend.sent",
+               verification_id, request.tenant, messages::to_string(stored.channel),
+               log::mask_recipient(request.recipient), stored.send_number);
+  return outputs;
+}
+
+Result<GeneratorStage::Outputs> GeneratorStage::handle_cancel(
+    const messages::SendRequested& request, const std::optional<ReplyRoute>& reply_to) {
+  const std::string& verification_id = request.verification_id;
+  Outputs outputs;
+  messages::Reply answer;
+  answer.request_id = request.request_id;
+  answer.kind = RequestKind::kSend;
+  answer.tenant = request.tenant;
+  answer.verification_id = verification_id;
+  answer.outcome = Outcome::kNotFound;
+  answer.status = Status::kFailed;
+  const auto finish = [&](Outcome outcome, std::string message) {
+    answer.outcome = outcome;
+    answer.message = std::move(message);
+    spdlog::info("cancel.answered verification_id={} tenant={} outcome={}", verification_id,
+                 request.tenant, messages::to_string(outcome));
+    reply(outputs, reply_to, std::move(answer));
+    return outputs;
+  };
+
+  auto location = store_.lookup(request.tenant, verification_id);
+  if (!location) return tl::unexpected(location.error());
+  if (!*location) return finish(Outcome::kNotFound, "no such verification");
+  const crypto::Key* key = config_.hmac_keys.find((*location)->hmac_key_id);
+  if (key == nullptr) {
+    return fail(Errc::kInternal, "verification " + verification_id + " needs hmac key '" +
+                                     (*location)->hmac_key_id + "', which is not in OTP_HMAC_KEYS");
+  }
+  auto canceled = store_.cancel(
+      {.tenant = request.tenant,
+       .verification_id = verification_id,
+       .request_id = request.request_id,
+       .recipient_hash = crypto::recipient_hash(*key, request.tenant, request.recipient)});
+  if (!canceled) return tl::unexpected(canceled.error());
+  if (canceled->outcome == CancelOutcome::kNotFound) {
+    return finish(Outcome::kNotFound, "no such verification");
+  }
+  if (canceled->outcome == CancelOutcome::kCanceled) {
+    outputs.push_back(event("verification.canceled", request.tenant, verification_id,
+                            request.request_id, canceled->at, json::object()));
+  }
+  answer.status = canceled->status;
+  return finish(settled_outcome(canceled->status), canceled->outcome == CancelOutcome::kCanceled
+                                                       ? ""
+                                                       : "the verification was not pending");
 }
 
 Result<GeneratorStage::Outputs> GeneratorStage::handle_verify(

@@ -45,6 +45,14 @@ struct GeneratorInput {
 /// replayed request yields byte-identical records: every output field comes from the stored
 /// verification or the request, and event ids are hashes of their cause.
 ///
+/// Resend (`action` resend): the same checks as a send, then, under the tenant's resend policy,
+/// a new code (policy new: the old one stops verifying, the TTL restarts) or the stored sealed
+/// code (policy same) in a new delivery job `<verification id>:<n>`, a `verification.resent`
+/// event and the reply; only while pending and after the tenant's resend cooldown
+/// (`rate_limited` with retry_after_seconds otherwise). Cancel (`action` cancel): pending ->
+/// canceled, a `verification.canceled` event and the reply. Both answer a replayed request id
+/// with identical records.
+///
 /// Verify: refuse requests past their `respond_by` or older than `verify_max_age` without
 /// touching the store (the caller has given up; the attempt must not be used), unseal the code,
 /// look the verification up, and let the store count, compare and consume atomically; produce the
@@ -76,6 +84,11 @@ class GeneratorStage {
 
   Result<Outputs> handle_send(const messages::SendRequested& request,
                               const std::optional<ReplyRoute>& reply_to);
+  Result<Outputs> handle_resend(const messages::SendRequested& request,
+                                const std::optional<ReplyRoute>& reply_to,
+                                const TenantSettings& settings, const std::string* test_code);
+  Result<Outputs> handle_cancel(const messages::SendRequested& request,
+                                const std::optional<ReplyRoute>& reply_to);
   Result<Outputs> handle_verify(const messages::VerifyRequested& request,
                                 const std::optional<ReplyRoute>& reply_to);
 

@@ -101,7 +101,9 @@ RedisCodeStore::RedisCodeStore(redis::RedisClient& client)
     : client_(client),
       issue_script_("issue", lua::kIssue),
       check_script_("check", lua::kCheck),
-      bucket_script_("bucket", lua::kBucket) {}
+      bucket_script_("bucket", lua::kBucket),
+      resend_script_("resend", lua::kResend),
+      cancel_script_("cancel", lua::kCancel) {}
 
 std::string RedisCodeStore::verification_key(const std::string& tenant,
                                              const std::string& recipient_hash,
@@ -129,7 +131,8 @@ std::string RedisCodeStore::bucket_key(const std::string& tenant) {
 }
 
 Result<void> RedisCodeStore::load_scripts() {
-  for (const auto* script : {&issue_script_, &check_script_, &bucket_script_}) {
+  for (const auto* script :
+       {&issue_script_, &check_script_, &bucket_script_, &resend_script_, &cancel_script_}) {
     auto sha = client_.script_load(script->source());
     if (!sha) return tl::unexpected(sha.error());
     if (*sha != script->sha()) {
@@ -231,6 +234,82 @@ Result<CheckResult> RedisCodeStore::check(const CheckRequest& request) {
     return fail(Errc::kInternal, "redis code store: hmac key id changed under a verification");
   }
   return parse_checked(*fields);
+}
+
+Result<ResentCode> RedisCodeStore::resend(const ResendRequest& request) {
+  const std::string keys[] = {
+      verification_key(request.tenant, request.recipient_hash, request.verification_id),
+      sends_key(request.tenant, request.recipient_hash)};
+  const std::string args[] = {request.request_id,
+                              request.new_code ? "1" : "0",
+                              request.code_hmac,
+                              request.sealed_code.key_id,
+                              request.sealed_code.data,
+                              format_ms(request.ttl),
+                              format_ms(request.retention),
+                              format_ms(request.cooldown),
+                              std::to_string(request.sends_per_window),
+                              format_ms(request.send_window)};
+  auto reply = client_.run_script(resend_script_, keys, args);
+  if (!reply) return tl::unexpected(reply.error());
+  auto fields = strings_of(*reply);
+  if (!fields) return malformed("resend");
+  const auto& f = *fields;
+  const auto& tag = f.front();
+  if (tag == "not_found" && f.size() == 1) return ResentCode{.outcome = ResendOutcome::kNotFound};
+  if (tag == "not_pending" && f.size() == 2) {
+    auto status = messages::parse_status(f[1]);
+    if (!status) return malformed("resend");
+    return ResentCode{.outcome = ResendOutcome::kNotPending, .status = *status};
+  }
+  if ((tag == "cooldown" || tag == "rate_limited") && f.size() == 2) {
+    auto retry_after = to_int(f[1]);
+    if (!retry_after) return malformed("resend");
+    return ResentCode{
+        .outcome = tag == "cooldown" ? ResendOutcome::kCooldown : ResendOutcome::kRateLimited,
+        .retry_after = std::chrono::milliseconds(*retry_after)};
+  }
+  constexpr std::size_t kFields = 10;
+  if ((tag != "resent" && tag != "replayed") || f.size() != kFields) return malformed("resend");
+  auto channel = messages::parse_channel(f[1]);
+  auto length = to_int(f[2]);
+  auto remaining = to_int(f[3]);
+  auto number = to_int(f[6]);
+  auto sent = to_int(f[7]);
+  auto expires = to_int(f[8]);
+  auto status = messages::parse_status(f[9]);
+  if (!channel || !length || !remaining || !number || !sent || !expires || !status) {
+    return malformed("resend");
+  }
+  return ResentCode{.outcome = tag == "resent" ? ResendOutcome::kResent : ResendOutcome::kReplayed,
+                    .channel = *channel,
+                    .code_length = static_cast<int>(*length),
+                    .attempts_remaining = static_cast<int>(*remaining),
+                    .sealed_code = crypto::Sealed{f[4], f[5]},
+                    .send_number = static_cast<int>(*number),
+                    .sent_at = from_unix_ms(*sent),
+                    .expires_at = from_unix_ms(*expires),
+                    .status = *status};
+}
+
+Result<CancelResult> RedisCodeStore::cancel(const CancelRequest& request) {
+  const std::string keys[] = {
+      verification_key(request.tenant, request.recipient_hash, request.verification_id)};
+  const std::string args[] = {request.request_id};
+  auto reply = client_.run_script(cancel_script_, keys, args);
+  if (!reply) return tl::unexpected(reply.error());
+  auto fields = strings_of(*reply);
+  if (!fields) return malformed("cancel");
+  const auto& f = *fields;
+  if (f.size() == 1 && f.front() == "not_found") return CancelResult{};
+  if (f.size() != 3 || (f[0] != "canceled" && f[0] != "unchanged")) return malformed("cancel");
+  auto status = messages::parse_status(f[1]);
+  auto at = to_int(f[2]);
+  if (!status || !at) return malformed("cancel");
+  return CancelResult{
+      .outcome = f[0] == "canceled" ? CancelOutcome::kCanceled : CancelOutcome::kUnchanged,
+      .status = *status,
+      .at = from_unix_ms(*at)};
 }
 
 Result<std::optional<std::chrono::milliseconds>> RedisCodeStore::take_send_token(

@@ -37,6 +37,8 @@ class RedisCodeStore final : public CodeStore {
   [[nodiscard]] Result<std::optional<CodeLocation>> lookup(
       const std::string& tenant, const std::string& verification_id) override;
   [[nodiscard]] Result<CheckResult> check(const CheckRequest& request) override;
+  [[nodiscard]] Result<ResentCode> resend(const ResendRequest& request) override;
+  [[nodiscard]] Result<CancelResult> cancel(const CancelRequest& request) override;
   [[nodiscard]] Result<std::optional<std::chrono::milliseconds>> take_send_token(
       const SendToken& token) override;
 
@@ -57,6 +59,8 @@ class RedisCodeStore final : public CodeStore {
   redis::RedisScript issue_script_;
   redis::RedisScript check_script_;
   redis::RedisScript bucket_script_;
+  redis::RedisScript resend_script_;
+  redis::RedisScript cancel_script_;
 };
 
 }  // namespace otp::generator

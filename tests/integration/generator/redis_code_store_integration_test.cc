@@ -382,5 +382,123 @@ TEST_F(RedisCodeStoreTest, TenantTokenBucketRefillsAtItsRateAndLetsReplaysThroug
   EXPECT_FALSE(take("req-c").has_value());
 }
 
+// Resend and cancel (lua/resend.lua, lua/cancel.lua) against the test Redis.
+class RedisResendTest : public RedisCodeStoreTest {
+ protected:
+  ResendRequest resend_request(const std::string& vid, const std::string& request_id, bool new_code,
+                               const std::string& code = "") {
+    return ResendRequest{.tenant = tenant_,
+                         .verification_id = vid,
+                         .request_id = request_id,
+                         .recipient_hash = crypto::recipient_hash(key(), tenant_, "+14155552671"),
+                         .new_code = new_code,
+                         .code_hmac = new_code ? hmac(vid, code) : std::string(),
+                         .sealed_code = new_code ? crypto::Sealed{"s1", "bmV3"} : crypto::Sealed{},
+                         .ttl = 600s,
+                         .retention = 60s,
+                         .cooldown = 0ms,
+                         .sends_per_window = 5,
+                         .send_window = 600s};
+  }
+  CancelRequest cancel_request(const std::string& vid, const std::string& request_id) {
+    return CancelRequest{.tenant = tenant_,
+                         .verification_id = vid,
+                         .request_id = request_id,
+                         .recipient_hash = crypto::recipient_hash(key(), tenant_, "+14155552671")};
+  }
+};
+
+TEST_F(RedisResendTest, PolicyNewRevokesTheOldCodeAndTheNewOneApproves) {
+  ASSERT_TRUE(store_->issue(issue_request(vid('a'), "req-1")).has_value());
+  ASSERT_EQ(check(vid('a'), "000000", "c-0")->outcome, Outcome::kInvalidCode);
+  auto resent = store_->resend(resend_request(vid('a'), "rs-1", true, "135790"));
+  ASSERT_TRUE(resent.has_value()) << resent.error().message;
+  EXPECT_EQ(resent->outcome, ResendOutcome::kResent);
+  EXPECT_EQ(resent->send_number, 2);
+  EXPECT_EQ(resent->sealed_code, (crypto::Sealed{"s1", "bmV3"}));
+  EXPECT_EQ(resent->attempts_remaining, 4);  // attempts already used stay used
+  EXPECT_EQ(resent->expires_at - resent->sent_at, 600s);
+  EXPECT_EQ(field(vid('a'), "attempts"), "1");
+
+  // A replay answers the same, even with another code, and sends nothing more.
+  auto replay = store_->resend(resend_request(vid('a'), "rs-1", true, "246802"));
+  ASSERT_TRUE(replay.has_value());
+  EXPECT_EQ(replay->outcome, ResendOutcome::kReplayed);
+  EXPECT_EQ(replay->send_number, 2);
+  EXPECT_EQ(replay->sent_at, resent->sent_at);
+  EXPECT_EQ(replay->sealed_code, resent->sealed_code);
+  EXPECT_EQ(field(vid('a'), "sends"), "2");
+
+  EXPECT_EQ(check(vid('a'), kCode, "c-1")->outcome, Outcome::kInvalidCode);
+  EXPECT_EQ(check(vid('a'), "135790", "c-2")->outcome, Outcome::kApproved);
+}
+
+TEST_F(RedisResendTest, PolicySameResendsTheStoredSealedCode) {
+  auto issued = store_->issue(issue_request(vid('b'), "req-1"));
+  ASSERT_TRUE(issued.has_value());
+  auto resent = store_->resend(resend_request(vid('b'), "rs-1", false));
+  ASSERT_TRUE(resent.has_value()) << resent.error().message;
+  EXPECT_EQ(resent->outcome, ResendOutcome::kResent);
+  EXPECT_EQ(resent->sealed_code, issued->sealed_code);
+  EXPECT_EQ(resent->expires_at, issued->expires_at);
+  EXPECT_EQ(check(vid('b'), kCode, "c-1")->outcome, Outcome::kApproved);
+  // Settled: no more resends.
+  auto late = store_->resend(resend_request(vid('b'), "rs-2", false));
+  ASSERT_TRUE(late.has_value());
+  EXPECT_EQ(late->outcome, ResendOutcome::kNotPending);
+  EXPECT_EQ(late->status, Status::kApproved);
+}
+
+TEST_F(RedisResendTest, CooldownAndSendsPerDestinationRefuse) {
+  ASSERT_TRUE(store_->issue(issue_request(vid('c'), "req-1")).has_value());
+  auto request = resend_request(vid('c'), "rs-1", false);
+  request.cooldown = 60s;
+  auto early = store_->resend(request);
+  ASSERT_TRUE(early.has_value());
+  EXPECT_EQ(early->outcome, ResendOutcome::kCooldown);
+  EXPECT_GT(early->retry_after, 55s);
+  EXPECT_LE(early->retry_after, 60s);
+
+  auto limited = resend_request(vid('c'), "rs-2", false);
+  limited.sends_per_window = 2;
+  ASSERT_EQ(store_->resend(limited)->outcome, ResendOutcome::kResent);
+  limited.request_id = "rs-3";
+  auto refused = store_->resend(limited);
+  ASSERT_TRUE(refused.has_value());
+  EXPECT_EQ(refused->outcome, ResendOutcome::kRateLimited);
+  EXPECT_GT(refused->retry_after, 590s);
+  EXPECT_EQ(field(vid('c'), "sends"), "2");
+
+  auto unknown = store_->resend(resend_request(vid('d'), "rs-1", false));
+  ASSERT_TRUE(unknown.has_value());
+  EXPECT_EQ(unknown->outcome, ResendOutcome::kNotFound);
+}
+
+TEST_F(RedisResendTest, CancelThenVerifyAnswersCanceledAndIsIdempotent) {
+  ASSERT_TRUE(store_->issue(issue_request(vid('e'), "req-1")).has_value());
+  auto canceled = store_->cancel(cancel_request(vid('e'), "cx-1"));
+  ASSERT_TRUE(canceled.has_value()) << canceled.error().message;
+  EXPECT_EQ(canceled->outcome, CancelOutcome::kCanceled);
+  EXPECT_EQ(canceled->status, Status::kCanceled);
+  EXPECT_EQ(field(vid('e'), "status"), "canceled");
+
+  auto replay = store_->cancel(cancel_request(vid('e'), "cx-1"));
+  ASSERT_TRUE(replay.has_value());
+  EXPECT_EQ(replay->outcome, CancelOutcome::kCanceled);
+  EXPECT_EQ(replay->at, canceled->at);
+  auto again = store_->cancel(cancel_request(vid('e'), "cx-2"));
+  ASSERT_TRUE(again.has_value());
+  EXPECT_EQ(again->outcome, CancelOutcome::kUnchanged);
+  EXPECT_EQ(again->status, Status::kCanceled);
+
+  auto checked = check(vid('e'), kCode, "c-1");
+  ASSERT_TRUE(checked.has_value());
+  EXPECT_EQ(checked->outcome, Outcome::kCanceled);
+  EXPECT_EQ(checked->status, Status::kCanceled);
+  EXPECT_EQ(store_->resend(resend_request(vid('e'), "rs-1", false))->outcome,
+            ResendOutcome::kNotPending);
+  EXPECT_EQ(store_->cancel(cancel_request(vid('f'), "cx-1"))->outcome, CancelOutcome::kNotFound);
+}
+
 }  // namespace
 }  // namespace otp::generator

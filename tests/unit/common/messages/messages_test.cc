@@ -22,7 +22,8 @@ SendRequested send() {
                        .recipient = "+14155552671",
                        .channel = Channel::kWhatsapp,
                        .locale = "pt-BR",
-                       .requested_at = kAt};
+                       .requested_at = kAt,
+                       .action = SendAction::kSend};
 }
 
 /// Re-encodes `payload` with one field replaced (or removed when `value` is null).
@@ -46,6 +47,28 @@ TEST(Messages, SendRequestedRoundTrips) {
   EXPECT_EQ(decoded->channel, Channel::kWhatsapp);
   EXPECT_EQ(decoded->locale, "pt-BR");
   EXPECT_EQ(decoded->requested_at, kAt);
+}
+
+TEST(Messages, SendRequestedActionDefaultsToSendAndResendCancelNeedAVerificationId) {
+  const auto payload = encode(send());
+  EXPECT_FALSE(json::parse(payload).contains("action"));  // plain sends encode as before
+  EXPECT_EQ(decode_send_requested(with(payload, "action", "send"))->action, SendAction::kSend);
+  for (auto action : {SendAction::kResend, SendAction::kCancel}) {
+    auto request = send();
+    request.action = action;
+    const auto encoded = encode(request);
+    EXPECT_EQ(json::parse(encoded)["action"], to_string(action));
+    auto decoded = decode_send_requested(encoded);
+    ASSERT_TRUE(decoded.has_value()) << decoded.error().message;
+    EXPECT_EQ(decoded->action, action);
+    auto without = decode_send_requested(with(encoded, "verification_id", nullptr));
+    ASSERT_FALSE(without.has_value());
+    EXPECT_EQ(without.error().message,
+              "send request: verification_id is required for resend and cancel");
+  }
+  auto bad = decode_send_requested(with(payload, "action", "delete"));
+  ASSERT_FALSE(bad.has_value());
+  EXPECT_EQ(bad.error().message, "send request: action is not send, resend or cancel");
 }
 
 TEST(Messages, SendRequestedVerificationIdIsOptionalButMustBeWellFormed) {

@@ -153,6 +153,17 @@ TEST(SchemaContract, EncodedSendRequestedMatchesItsSchema) {
   EXPECT_TRUE(valid) << valid.error().message;
 }
 
+TEST(SchemaContract, ResendAndCancelMatchTheSchemaOnlyWithAVerificationId) {
+  for (auto action : {messages::SendAction::kResend, messages::SendAction::kCancel}) {
+    auto request = send_requested();
+    request.action = action;
+    auto valid = repo_schemas().validate("send-request.v1.json", encode(request));
+    EXPECT_TRUE(valid) << valid.error().message;
+    request.verification_id.clear();
+    EXPECT_FALSE(repo_schemas().validate("send-request.v1.json", encode(request)).has_value());
+  }
+}
+
 TEST(SchemaContract, EncodedVerifyRequestedMatchesItsSchemaSealedOrInClear) {
   auto valid = repo_schemas().validate("verify-request.v1.json", encode(verify_requested()));
   EXPECT_TRUE(valid) << valid.error().message;

@@ -843,5 +843,206 @@ TEST_F(GeneratorLimitsTest, UnknownTenantVerifyIsNotFoundWithoutTouchingTheStore
   EXPECT_EQ(store_.calls(), 0);
 }
 
+// Resend and cancel (issue 3): requests on send-requests with `action`.
+class GeneratorResendTest : public GeneratorStageTest {
+ protected:
+  messages::SendRequested action_request(std::string request_id, messages::SendAction action) {
+    auto request = send_request(std::move(request_id));
+    request.action = action;
+    return request;
+  }
+  Result<std::vector<kafka::OutboundRecord>> resend(const std::string& request_id) {
+    return run(send_record(action_request(request_id, messages::SendAction::kResend)));
+  }
+  Result<std::vector<kafka::OutboundRecord>> cancel(const std::string& request_id) {
+    return run(send_record(action_request(request_id, messages::SendAction::kCancel)));
+  }
+  messages::DeliveryJob only_job(const std::vector<kafka::OutboundRecord>& outputs) {
+    auto jobs = on(outputs, "otp.delivery.sms");
+    OTP_CHECK(jobs.size() == 1);
+    return messages::decode_delivery_job(jobs.front().value).value();
+  }
+  std::string code_of(const messages::DeliveryJob& job) {
+    return sealer_.unseal(job.sealed_code, job.verification_id).value();
+  }
+  messages::Reply verify(const std::string& request_id, const std::string& code) {
+    auto outputs = run(verify_record(verify_request(request_id, code)));
+    OTP_CHECK(outputs.has_value());
+    return only_reply(*outputs);
+  }
+};
+
+TEST_F(GeneratorResendTest, PolicyNewReplacesTheCodeAndRestartsTheTtl) {
+  const auto old_code = issue_code();
+  clock_.advance(30s);
+  auto outputs = resend("resend-1");
+  ASSERT_TRUE(outputs.has_value()) << outputs.error().message;
+  const auto job = only_job(*outputs);
+  EXPECT_EQ(job.job_id, std::string(kVid) + ":2");
+  EXPECT_EQ(job.recipient, kPhone);
+  EXPECT_EQ(job.expires_at, clock_.now() + 600s);
+  const auto new_code = code_of(job);
+  EXPECT_NE(new_code, old_code);
+  EXPECT_EQ(event_types(*outputs), std::vector<std::string>{"verification.resent"});
+  auto event = messages::decode_event(on(*outputs, "otp.events").at(0).value).value();
+  EXPECT_EQ(event.data, (json{{"job_id", std::string(kVid) + ":2"}, {"policy", "new"}}));
+  EXPECT_EQ(event.time, clock_.now());
+  for (const auto& output : *outputs) {
+    if (output.topic == "otp.delivery.sms") continue;
+    EXPECT_FALSE(holds_code(json::parse(output.value), new_code)) << output.value;
+  }
+  const auto reply = only_reply(*outputs);
+  EXPECT_EQ(reply.outcome, Outcome::kPending);
+  EXPECT_EQ(reply.status, Status::kPending);
+  EXPECT_EQ(reply.expires_at, job.expires_at);
+  EXPECT_EQ(reply.kind, messages::RequestKind::kSend);
+
+  EXPECT_EQ(verify("v-old", old_code).outcome, Outcome::kInvalidCode);
+  EXPECT_EQ(verify("v-new", new_code).outcome, Outcome::kApproved);
+}
+
+TEST_F(GeneratorResendTest, PolicySameResendsTheStoredCodeWithItsExpiry) {
+  tenants_.tenants[kTenant].resend_policy = ResendPolicy::kSame;
+  const auto code = issue_code();
+  const auto expires = store_.find(kTenant, kVid)->expires_at_ms;
+  clock_.advance(45s);
+  auto outputs = resend("resend-1");
+  ASSERT_TRUE(outputs.has_value()) << outputs.error().message;
+  const auto job = only_job(*outputs);
+  EXPECT_EQ(job.job_id, std::string(kVid) + ":2");
+  EXPECT_EQ(code_of(job), code);
+  EXPECT_EQ(to_unix_ms(job.expires_at), expires);
+  auto event = messages::decode_event(on(*outputs, "otp.events").at(0).value).value();
+  EXPECT_EQ(event.data["policy"], "same");
+  EXPECT_EQ(verify("v-1", code).outcome, Outcome::kApproved);
+}
+
+TEST_F(GeneratorResendTest, CooldownRefusesAnEarlyResend) {
+  tenants_.tenants[kTenant].resend_cooldown = 30s;
+  issue_code();
+  clock_.advance(10s);
+  auto outputs = resend("resend-1");
+  ASSERT_TRUE(outputs.has_value());
+  EXPECT_TRUE(on(*outputs, "otp.delivery.sms").empty());
+  EXPECT_TRUE(event_types(*outputs).empty());
+  auto reply = only_reply(*outputs);
+  EXPECT_EQ(reply.outcome, Outcome::kRateLimited);
+  EXPECT_EQ(reply.retry_after_seconds, 20);
+  // The cooldown runs from the last send, resends included.
+  clock_.advance(20s);
+  ASSERT_TRUE(resend("resend-2").has_value());
+  clock_.advance(29s);
+  EXPECT_EQ(only_reply(resend("resend-3").value()).retry_after_seconds, 1);
+  clock_.advance(1s);
+  EXPECT_EQ(only_job(resend("resend-3").value()).job_id, std::string(kVid) + ":3");
+}
+
+TEST_F(GeneratorResendTest, ResendKeepsUsedAttemptsAndFailures) {
+  const auto code = issue_code();
+  EXPECT_EQ(verify("v-1", wrong(code)).outcome, Outcome::kInvalidCode);
+  clock_.advance(30s);
+  auto outputs = resend("resend-1");
+  ASSERT_TRUE(outputs.has_value());
+  EXPECT_EQ(only_reply(*outputs).attempts_remaining, 4);
+  const auto* stored = store_.find(kTenant, kVid);
+  EXPECT_EQ(stored->attempts, 1);
+  const auto recipient_hash = crypto::recipient_hash(config_.hmac_keys.active(), kTenant, kPhone);
+  ASSERT_NE(store_.failures(kTenant, recipient_hash), nullptr);
+  EXPECT_EQ(store_.failures(kTenant, recipient_hash)->n, 1);
+}
+
+TEST_F(GeneratorResendTest, ResendCountsTowardSendsPerDestination) {
+  tenants_.tenants[kTenant].sends_per_destination = 2;
+  issue_code();
+  clock_.advance(30s);
+  ASSERT_EQ(only_reply(resend("resend-1").value()).outcome, Outcome::kPending);
+  clock_.advance(30s);
+  auto reply = only_reply(resend("resend-2").value());
+  EXPECT_EQ(reply.outcome, Outcome::kRateLimited);
+  EXPECT_EQ(reply.retry_after_seconds, 540);
+}
+
+TEST_F(GeneratorResendTest, ReplayedResendReEmitsIdenticalRecords) {
+  issue_code();
+  clock_.advance(30s);
+  auto first = resend("resend-1");
+  ASSERT_TRUE(first.has_value());
+  clock_.advance(40s);
+  auto again = resend("resend-1");
+  ASSERT_TRUE(again.has_value());
+  ASSERT_EQ(first->size(), again->size());
+  for (std::size_t i = 0; i < first->size(); ++i) {
+    EXPECT_EQ((*first)[i].topic, (*again)[i].topic);
+    EXPECT_EQ((*first)[i].value, (*again)[i].value);
+  }
+  EXPECT_EQ(store_.find(kTenant, kVid)->sends, 2);
+}
+
+TEST_F(GeneratorResendTest, ResendNeedsAPendingVerificationOfThisTenantAndRecipient) {
+  const auto code = issue_code();
+  auto unknown = action_request("resend-x", messages::SendAction::kResend);
+  unknown.verification_id = "otp_ffffffffffffffffffffffffffffffff";
+  EXPECT_EQ(only_reply(run(send_record(unknown)).value()).outcome, Outcome::kNotFound);
+  auto other_recipient = action_request("resend-y", messages::SendAction::kResend);
+  other_recipient.recipient = "+14155552672";
+  clock_.advance(30s);
+  EXPECT_EQ(only_reply(run(send_record(other_recipient)).value()).outcome, Outcome::kNotFound);
+  EXPECT_EQ(verify("v-1", code).outcome, Outcome::kApproved);
+  auto reply = only_reply(resend("resend-1").value());
+  EXPECT_EQ(reply.outcome, Outcome::kAlreadyVerified);
+  EXPECT_EQ(reply.status, Status::kApproved);
+}
+
+TEST_F(GeneratorResendTest, ResendAndCancelRequireAVerificationId) {
+  auto request = action_request("resend-1", messages::SendAction::kResend);
+  request.verification_id.clear();
+  auto outputs = run(send_record(request));
+  ASSERT_FALSE(outputs.has_value());
+  EXPECT_EQ(outputs.error().code, Errc::kInvalidInput);
+}
+
+TEST_F(GeneratorResendTest, CancelThenVerifyAnswersCanceled) {
+  const auto code = issue_code();
+  auto outputs = cancel("cancel-1");
+  ASSERT_TRUE(outputs.has_value()) << outputs.error().message;
+  EXPECT_EQ(event_types(*outputs), std::vector<std::string>{"verification.canceled"});
+  auto reply = only_reply(*outputs);
+  EXPECT_EQ(reply.outcome, Outcome::kCanceled);
+  EXPECT_EQ(reply.status, Status::kCanceled);
+  EXPECT_EQ(store_.find(kTenant, kVid)->status, Status::kCanceled);
+
+  auto checked = verify("v-1", code);
+  EXPECT_EQ(checked.outcome, Outcome::kCanceled);
+  EXPECT_EQ(checked.status, Status::kCanceled);
+
+  // Idempotent: a replay re-emits the same records, another request changes nothing.
+  auto replay = cancel("cancel-1");
+  ASSERT_TRUE(replay.has_value());
+  ASSERT_EQ(replay->size(), outputs->size());
+  for (std::size_t i = 0; i < outputs->size(); ++i) {
+    EXPECT_EQ((*replay)[i].value, (*outputs)[i].value);
+  }
+  auto second = cancel("cancel-2");
+  ASSERT_TRUE(second.has_value());
+  EXPECT_TRUE(event_types(*second).empty());
+  EXPECT_EQ(only_reply(*second).outcome, Outcome::kCanceled);
+
+  clock_.advance(30s);
+  EXPECT_EQ(only_reply(resend("resend-1").value()).outcome, Outcome::kCanceled);
+}
+
+TEST_F(GeneratorResendTest, CancelLeavesASettledVerificationAlone) {
+  const auto code = issue_code();
+  EXPECT_EQ(verify("v-1", code).outcome, Outcome::kApproved);
+  auto outputs = cancel("cancel-1");
+  ASSERT_TRUE(outputs.has_value());
+  EXPECT_TRUE(event_types(*outputs).empty());
+  EXPECT_EQ(only_reply(*outputs).outcome, Outcome::kAlreadyVerified);
+  EXPECT_EQ(store_.find(kTenant, kVid)->status, Status::kApproved);
+  auto unknown = action_request("cancel-2", messages::SendAction::kCancel);
+  unknown.verification_id = "otp_ffffffffffffffffffffffffffffffff";
+  EXPECT_EQ(only_reply(run(send_record(unknown)).value()).outcome, Outcome::kNotFound);
+}
+
 }  // namespace
 }  // namespace otp::generator

@@ -13,7 +13,8 @@
 
 namespace otp::generator::testing {
 
-/// A CodeStore with the semantics of the Redis scripts (lua/issue.lua, check.lua, bucket.lua),
+/// A CodeStore with the semantics of the Redis scripts (lua/issue.lua, check.lua, bucket.lua,
+/// resend.lua, cancel.lua),
 /// written again in C++ so that stage tests need no Redis. Time comes from `clock` (Redis's TIME in
 /// production). `set_unavailable(true)` makes every call fail as a Redis outage would;
 /// `calls()` counts calls, to prove that a path never touched the store. Not thread-safe.
@@ -34,6 +35,10 @@ class InMemoryCodeStore final : public CodeStore {
     crypto::Sealed sealed_code;
     std::map<std::string, CheckResult> answers;  ///< by request id
     std::string subject;                         ///< tenant|recipient hash
+    std::int64_t sent_at_ms = 0;                 ///< the last send (0: created_at_ms)
+    int sends = 1;
+    std::map<std::string, ResentCode> resent;      ///< resend answers by request id
+    std::map<std::string, CancelResult> canceled;  ///< cancel answers by request id
   };
 
   /// A tenant + recipient's consecutive failures and lock (otp:{t:rh}:fails).
@@ -112,7 +117,11 @@ class InMemoryCodeStore final : public CodeStore {
                                         .code_length = request.code_length,
                                         .sealed_code = request.sealed_code,
                                         .answers = {},
-                                        .subject = subject};
+                                        .subject = subject,
+                                        .sent_at_ms = 0,
+                                        .sends = 1,
+                                        .resent = {},
+                                        .canceled = {}};
     requests_[rkey] = vkey;
     return stored(vkey, IssueOutcome::kCreated);
   }
@@ -197,6 +206,85 @@ class InMemoryCodeStore final : public CodeStore {
       }
     }
     v.answers[request.request_id] = result;
+    return result;
+  }
+
+  Result<ResentCode> resend(const ResendRequest& request) override {
+    using messages::Status;
+    if (auto down = enter(); !down) return tl::unexpected(down.error());
+    auto it = verifications_.find(request.tenant + "|" + request.recipient_hash + "|" +
+                                  request.verification_id);
+    if (it == verifications_.end()) return ResentCode{.outcome = ResendOutcome::kNotFound};
+    Verification& v = it->second;
+    if (auto answer = v.resent.find(request.request_id); answer != v.resent.end()) {
+      ResentCode replay = answer->second;
+      replay.outcome = ResendOutcome::kReplayed;
+      return replay;
+    }
+    const auto now = to_unix_ms(clock_.now());
+    if (v.status == Status::kPending && now >= v.expires_at_ms) {
+      return ResentCode{.outcome = ResendOutcome::kNotPending, .status = Status::kExpired};
+    }
+    if (v.status != Status::kPending) {
+      return ResentCode{.outcome = ResendOutcome::kNotPending, .status = v.status};
+    }
+    const std::int64_t last = v.sent_at_ms != 0 ? v.sent_at_ms : v.created_at_ms;
+    if (now < last + request.cooldown.count()) {
+      return ResentCode{
+          .outcome = ResendOutcome::kCooldown,
+          .retry_after = std::chrono::milliseconds(last + request.cooldown.count() - now)};
+    }
+    auto& sends = sends_[v.subject];
+    const auto window = request.send_window.count();
+    std::erase_if(sends, [&](std::int64_t at) { return at <= now - window; });
+    if (static_cast<int>(sends.size()) >= request.sends_per_window) {
+      return ResentCode{.outcome = ResendOutcome::kRateLimited,
+                        .retry_after = std::chrono::milliseconds(
+                            *std::min_element(sends.begin(), sends.end()) + window - now)};
+    }
+    sends.push_back(now);
+    ++v.sends;
+    v.sent_at_ms = now;
+    if (request.new_code) {
+      v.hmac = request.code_hmac;
+      v.sealed_code = request.sealed_code;
+      v.expires_at_ms = now + request.ttl.count();
+    }
+    ResentCode result{.outcome = ResendOutcome::kResent,
+                      .channel = v.channel,
+                      .code_length = v.code_length,
+                      .attempts_remaining = std::max(0, v.max_attempts - v.attempts),
+                      .sealed_code = v.sealed_code,
+                      .send_number = v.sends,
+                      .sent_at = from_unix_ms(now),
+                      .expires_at = from_unix_ms(v.expires_at_ms),
+                      .status = v.status,
+                      .retry_after = std::chrono::milliseconds(0)};
+    v.resent[request.request_id] = result;
+    return result;
+  }
+
+  Result<CancelResult> cancel(const CancelRequest& request) override {
+    using messages::Status;
+    if (auto down = enter(); !down) return tl::unexpected(down.error());
+    auto it = verifications_.find(request.tenant + "|" + request.recipient_hash + "|" +
+                                  request.verification_id);
+    if (it == verifications_.end()) return CancelResult{};
+    Verification& v = it->second;
+    if (auto answer = v.canceled.find(request.request_id); answer != v.canceled.end()) {
+      return answer->second;
+    }
+    const auto now = to_unix_ms(clock_.now());
+    CancelResult result{
+        .outcome = CancelOutcome::kUnchanged, .status = v.status, .at = from_unix_ms(now)};
+    if (v.status == Status::kPending && now < v.expires_at_ms) {
+      v.status = Status::kCanceled;
+      result.outcome = CancelOutcome::kCanceled;
+      result.status = Status::kCanceled;
+    } else if (v.status == Status::kPending) {
+      result.status = Status::kExpired;
+    }
+    v.canceled[request.request_id] = result;
     return result;
   }
 
