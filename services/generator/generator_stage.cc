@@ -138,6 +138,20 @@ Result<std::optional<ReplyRoute>> reply_route(const kafka::Record& record) {
   return ReplyRoute{*correlation_id, number};
 }
 
+/// The reply every handler starts from: failed with `outcome` until the handler says otherwise.
+messages::Reply reply_skeleton(RequestKind kind, const std::string& request_id,
+                               const std::string& tenant, const std::string& verification_id,
+                               Outcome outcome) {
+  messages::Reply answer;
+  answer.request_id = request_id;
+  answer.kind = kind;
+  answer.tenant = tenant;
+  answer.verification_id = verification_id;
+  answer.outcome = outcome;
+  answer.status = Status::kFailed;
+  return answer;
+}
+
 }  // namespace
 
 GeneratorStage::GeneratorStage(CodeStore& store, TenantSettingsSource& tenants,
@@ -186,13 +200,8 @@ Result<GeneratorStage::Outputs> GeneratorStage::handle_send(
           ? derive_verification_id(hmac_key, request.tenant, request.request_id)
           : request.verification_id;
   Outputs outputs;
-  messages::Reply answer;
-  answer.request_id = request.request_id;
-  answer.kind = RequestKind::kSend;
-  answer.tenant = request.tenant;
-  answer.verification_id = verification_id;
-  answer.outcome = Outcome::kInvalidRequest;
-  answer.status = Status::kFailed;
+  auto answer = reply_skeleton(RequestKind::kSend, request.request_id, request.tenant,
+                               verification_id, Outcome::kInvalidRequest);
   answer.channel = request.channel;
 
   const auto refuse = [&](Outcome outcome, const char* reason, std::string message) {
@@ -346,13 +355,8 @@ Result<GeneratorStage::Outputs> GeneratorStage::handle_resend(
     const TenantSettings& settings, const std::string* test_code) {
   const std::string& verification_id = request.verification_id;
   Outputs outputs;
-  messages::Reply answer;
-  answer.request_id = request.request_id;
-  answer.kind = RequestKind::kSend;
-  answer.tenant = request.tenant;
-  answer.verification_id = verification_id;
-  answer.outcome = Outcome::kNotFound;
-  answer.status = Status::kFailed;
+  auto answer = reply_skeleton(RequestKind::kSend, request.request_id, request.tenant,
+                               verification_id, Outcome::kNotFound);
   answer.channel = request.channel;
   const auto refuse = [&](Outcome outcome, const char* reason, std::string message) {
     spdlog::warn("resend.rejected verification_id={} tenant={} channel={} reason={}",
@@ -470,13 +474,8 @@ Result<GeneratorStage::Outputs> GeneratorStage::handle_cancel(
     const messages::SendRequested& request, const std::optional<ReplyRoute>& reply_to) {
   const std::string& verification_id = request.verification_id;
   Outputs outputs;
-  messages::Reply answer;
-  answer.request_id = request.request_id;
-  answer.kind = RequestKind::kSend;
-  answer.tenant = request.tenant;
-  answer.verification_id = verification_id;
-  answer.outcome = Outcome::kNotFound;
-  answer.status = Status::kFailed;
+  auto answer = reply_skeleton(RequestKind::kSend, request.request_id, request.tenant,
+                               verification_id, Outcome::kNotFound);
   const auto finish = [&](Outcome outcome, std::string message) {
     answer.outcome = outcome;
     answer.message = std::move(message);
@@ -516,13 +515,8 @@ Result<GeneratorStage::Outputs> GeneratorStage::handle_cancel(
 Result<GeneratorStage::Outputs> GeneratorStage::handle_verify(
     const messages::VerifyRequested& request, const std::optional<ReplyRoute>& reply_to) {
   Outputs outputs;
-  messages::Reply answer;
-  answer.request_id = request.request_id;
-  answer.kind = RequestKind::kVerify;
-  answer.tenant = request.tenant;
-  answer.verification_id = request.verification_id;
-  answer.outcome = Outcome::kNotFound;
-  answer.status = Status::kFailed;
+  auto answer = reply_skeleton(RequestKind::kVerify, request.request_id, request.tenant,
+                               request.verification_id, Outcome::kNotFound);
   const auto finish = [&](Outcome outcome, std::string message) {
     answer.outcome = outcome;
     answer.message = std::move(message);
