@@ -5,6 +5,7 @@
 #include "common/random/rng.h"
 #include "services/audit/pg_event_store.h"
 #include "tests/integration/audit/test_database.h"
+#include "tests/integration/audit/test_events.h"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -23,20 +24,6 @@ namespace {
 
 using nlohmann::json;
 using namespace std::chrono_literals;
-
-constexpr std::int64_t kBaseMs = 1'800'000'000'000;  // 2027-01-15T08:00:00Z
-
-messages::Event make_event(const std::string& id, const std::string& type, const std::string& vid,
-                           std::int64_t at_ms, json data = json::object(),
-                           const std::string& tenant = "dev") {
-  return messages::Event{.id = id,
-                         .type = type,
-                         .source = "otp-test",
-                         .time = from_unix_ms(kBaseMs + at_ms),
-                         .tenant = tenant,
-                         .verification_id = vid,
-                         .data = std::move(data)};
-}
 
 json created_data() {
   return {{"channel", "sms"},

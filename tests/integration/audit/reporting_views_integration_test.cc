@@ -5,6 +5,7 @@
 #include "common/pg/pg_connection.h"
 #include "services/audit/pg_event_store.h"
 #include "tests/integration/audit/test_database.h"
+#include "tests/integration/audit/test_events.h"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -20,20 +21,7 @@ using nlohmann::json;
 using ::testing::ElementsAre;
 using Rows = std::vector<std::vector<std::string>>;
 
-constexpr std::int64_t kBaseMs = 1'800'000'000'000;  // 2027-01-15T08:00:00Z
 constexpr std::int64_t kDayMs = 86'400'000;
-
-messages::Event event(const std::string& id, const std::string& type, const std::string& vid,
-                      std::int64_t at_ms, json data = json::object(),
-                      const std::string& tenant = "dev") {
-  return messages::Event{.id = id,
-                         .type = type,
-                         .source = "otp-test",
-                         .time = from_unix_ms(kBaseMs + at_ms),
-                         .tenant = tenant,
-                         .verification_id = vid,
-                         .data = std::move(data)};
-}
 
 json created(const std::string& channel, const std::string& country, const std::string& prefix,
              const std::string& hash) {
@@ -68,26 +56,26 @@ std::vector<messages::Event> known_events() {
   v6_sent["segments"] = "abc";
   json v5_created = {{"channel", "sms"}, {"recipient_masked", "+3361*****12"}, {"max_attempts", 5}};
   return {
-      event("v1-c", "verification.created", "v1", 0, created("sms", "US", "+1415", "h1")),
-      event("v1-s", "delivery.sent", "v1", 1'000, v1_sent),
-      event("v1-a", "verification.approved", "v1", 30'000),
-      event("v2-c", "verification.created", "v2", 0, created("sms", "US", "+1415", "h2")),
-      event("v2-f", "delivery.failed", "v2", 1'000,
-            {{"channel", "sms"}, {"provider", "twilio"}, {"error_code", "E"}, {"attempt", 1}}),
-      event("v2-s", "delivery.sent", "v2", 2'000, sent("vonage", "sms", 300)),
-      event("v3-c", "verification.created", "v3", 0, created("whatsapp", "GB", "+4477", "h3")),
-      event("v3-s", "delivery.sent", "v3", 1'000, sent("meta", "whatsapp", 200)),
-      event("v3-a", "verification.approved", "v3", 40'000),
-      event("v4-c", "verification.created", "v4", 0, created("sms", "GB", "+4477", "h1")),
-      event("v4-s", "delivery.sent", "v4", 1'000, v4_sent),
-      event("v4-m", "verification.max_attempts_reached", "v4", 50'000),
-      event("v5-c", "verification.created", "v5", kDayMs, v5_created, "acme"),
-      event("v5-e", "delivery.expired", "v5", kDayMs + 5'000, {{"channel", "sms"}, {"attempt", 1}},
-            "acme"),
-      event("v6-c", "verification.created", "v6", 0, created("sms", "US", "+1212", "h6")),
-      event("v6-s", "delivery.sent", "v6", 1'000, v6_sent),
-      event("l-1", "recipient.locked", "v4", 60'000,
-            {{"country", "GB"}, {"number_prefix", "+4477"}, {"recipient_hash", "h1"}}),
+      make_event("v1-c", "verification.created", "v1", 0, created("sms", "US", "+1415", "h1")),
+      make_event("v1-s", "delivery.sent", "v1", 1'000, v1_sent),
+      make_event("v1-a", "verification.approved", "v1", 30'000),
+      make_event("v2-c", "verification.created", "v2", 0, created("sms", "US", "+1415", "h2")),
+      make_event("v2-f", "delivery.failed", "v2", 1'000,
+                 {{"channel", "sms"}, {"provider", "twilio"}, {"error_code", "E"}, {"attempt", 1}}),
+      make_event("v2-s", "delivery.sent", "v2", 2'000, sent("vonage", "sms", 300)),
+      make_event("v3-c", "verification.created", "v3", 0, created("whatsapp", "GB", "+4477", "h3")),
+      make_event("v3-s", "delivery.sent", "v3", 1'000, sent("meta", "whatsapp", 200)),
+      make_event("v3-a", "verification.approved", "v3", 40'000),
+      make_event("v4-c", "verification.created", "v4", 0, created("sms", "GB", "+4477", "h1")),
+      make_event("v4-s", "delivery.sent", "v4", 1'000, v4_sent),
+      make_event("v4-m", "verification.max_attempts_reached", "v4", 50'000),
+      make_event("v5-c", "verification.created", "v5", kDayMs, v5_created, "acme"),
+      make_event("v5-e", "delivery.expired", "v5", kDayMs + 5'000,
+                 {{"channel", "sms"}, {"attempt", 1}}, "acme"),
+      make_event("v6-c", "verification.created", "v6", 0, created("sms", "US", "+1212", "h6")),
+      make_event("v6-s", "delivery.sent", "v6", 1'000, v6_sent),
+      make_event("l-1", "recipient.locked", "v4", 60'000,
+                 {{"country", "GB"}, {"number_prefix", "+4477"}, {"recipient_hash", "h1"}}),
   };
 }
 
