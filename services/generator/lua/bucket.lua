@@ -4,8 +4,7 @@
 -- ARGV    refill rate (tokens per second, may be fractional), capacity (burst)
 -- Returns {'ok'} or {'limited', retry_after_ms}.
 local rate, burst = tonumber(ARGV[1]), tonumber(ARGV[2])
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local now = redis_now_ms()
 
 local b = redis.call('HMGET', KEYS[1], 'tokens', 'at_ms')
 local tokens, at = tonumber(b[1] or '') or burst, tonumber(b[2] or '') or now

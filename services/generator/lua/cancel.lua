@@ -13,8 +13,7 @@ if v[3] then
   return answer
 end
 
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local now = redis_now_ms()
 local result
 if v[1] == 'pending' and now < tonumber(v[2]) then
   redis.call('HSET', vkey, 'status', 'canceled', 'canceled_at_ms', string.format('%d', now))

@@ -23,8 +23,7 @@ end
 if v[6] ~= key_id then return {'key_mismatch'} end
 
 local status, attempts, max, expires = v[1], tonumber(v[2]), tonumber(v[3]), tonumber(v[4])
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local now = redis_now_ms()
 
 local function answer(outcome, counted, changed, retry_after)
   local remaining = max - attempts

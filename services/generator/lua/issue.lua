@@ -27,19 +27,13 @@ end
 if redis.call('EXISTS', vkey) == 1 then return {'conflict'} end
 
 -- Expiry comes from Redis's clock so that every generator instance agrees on it.
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local now = redis_now_ms()
 -- Limits apply to new verifications only: a replay above got its stored answer.
 local until_ms = tonumber(redis.call('HGET', fkey, 'until_ms') or '0')
 if until_ms > now then return {'locked', string.format('%d', until_ms - now)} end
 local limit, window = tonumber(ARGV[12]), tonumber(ARGV[13])
-redis.call('ZREMRANGEBYSCORE', skey, '-inf', string.format('%d', now - window))
-if redis.call('ZCARD', skey) >= limit then
-  local oldest = redis.call('ZRANGE', skey, 0, 0, 'WITHSCORES')
-  return {'rate_limited', string.format('%d', tonumber(oldest[2]) + window - now)}
-end
-redis.call('ZADD', skey, string.format('%d', now), ARGV[1])
-redis.call('PEXPIRE', skey, string.format('%d', window))
+local wait = take_send_slot(skey, ARGV[1], limit, window, now)
+if wait then return {'rate_limited', string.format('%d', wait)} end
 
 local ttl = tonumber(ARGV[5])
 local keep = ttl + tonumber(ARGV[6])

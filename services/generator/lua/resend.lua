@@ -21,8 +21,7 @@ if v[13] then
   return answer
 end
 
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local now = redis_now_ms()
 local status, expires = v[1], tonumber(v[4])
 -- An expired code is not resent; the status is left for check.lua to settle (with its event).
 if status == 'pending' and now >= expires then return {'not_pending', 'expired'} end
@@ -34,15 +33,9 @@ if now < last + cooldown then
   return {'cooldown', string.format('%d', last + cooldown - now)}
 end
 local limit, window = tonumber(ARGV[9]), tonumber(ARGV[10])
-redis.call('ZREMRANGEBYSCORE', skey, '-inf', string.format('%d', now - window))
-if redis.call('ZCARD', skey) >= limit then
-  local oldest = redis.call('ZRANGE', skey, 0, 0, 'WITHSCORES')
-  return {'rate_limited', string.format('%d', tonumber(oldest[2]) + window - now)}
-end
-
 local n = tonumber(v[7] or '1') + 1
-redis.call('ZADD', skey, string.format('%d', now), v[12] .. ':' .. n)
-redis.call('PEXPIRE', skey, string.format('%d', window))
+local wait = take_send_slot(skey, v[12] .. ':' .. n, limit, window, now)
+if wait then return {'rate_limited', string.format('%d', wait)} end
 local sealed_key_id, sealed_data = v[10], v[11]
 if ARGV[2] == '1' then
   -- A new code: the old HMAC is overwritten, so the old code no longer verifies.
