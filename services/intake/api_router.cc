@@ -1,24 +1,19 @@
 #include "services/intake/api_router.h"
 
 #include "services/intake/api_response.h"
+#include "services/intake/handlers/send_handler.h"
+#include "services/intake/handlers/verify_handler.h"
 #include "services/intake/json_body.h"
+#include "services/intake/request_publisher.h"
 
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
-#include <array>
 #include <charconv>
-#include <chrono>
 #include <cstdint>
-#include <string_view>
 
 namespace otp::intake {
 namespace {
-
-struct RouteEntry {
-  std::string_view path;
-  std::string_view method;
-};
 
 ApiError unauthorized(std::string message) {
   return ApiError{.status = 401,
@@ -27,38 +22,81 @@ ApiError unauthorized(std::string message) {
                   .retry_after = std::nullopt};
 }
 
+std::string_view scope_name(Scope scope) {
+  switch (scope) {
+    case Scope::kSend:
+      return "send";
+    case Scope::kVerify:
+      return "verify";
+    case Scope::kRead:
+      return "read";
+  }
+  return "unknown";
+}
+
+bool quiet_route(std::string_view path) {
+  return path == "/healthz" || path == "/readyz" || path == "/metrics";
+}
+
 }  // namespace
 
-ApiRouter::ApiRouter(const Authenticator& authenticator, SendHandler& send, VerifyHandler& verify,
-                     const ReplyReadiness& readiness, std::size_t max_body_bytes)
-    : authenticator_(authenticator),
-      send_(send),
-      verify_(verify),
-      readiness_(readiness),
-      max_body_bytes_(max_body_bytes) {}
+RouteSpec tenant_route(std::string method, std::string path, Scope scope, bool json_body) {
+  RouteSpec spec;
+  spec.method = std::move(method);
+  spec.path = std::move(path);
+  spec.access = Access::kTenant;
+  spec.scope = scope;
+  spec.json_body = json_body;
+  return spec;
+}
 
-void ApiRouter::handle(const HttpRequest& request, ResponseCallback respond) {
-  static constexpr std::array<std::pair<RouteEntry, Route>, 4> kRoutes{{
-      {{"/otp/send", "POST"}, Route::kSend},
-      {{"/otp/verify", "POST"}, Route::kVerify},
-      {{"/healthz", "GET"}, Route::kHealthz},
-      {{"/readyz", "GET"}, Route::kReadyz},
-  }};
-  const auto* match = std::find_if(kRoutes.begin(), kRoutes.end(), [&](const auto& entry) {
-    return entry.first.path == request.path;
+RouteSpec public_route(std::string method, std::string path, bool json_body) {
+  RouteSpec spec;
+  spec.method = std::move(method);
+  spec.path = std::move(path);
+  spec.access = Access::kPublic;
+  spec.json_body = json_body;
+  return spec;
+}
+
+ApiRouter::ApiRouter(const Authenticator& authenticator, std::size_t max_body_bytes)
+    : authenticator_(authenticator), max_body_bytes_(max_body_bytes) {}
+
+void ApiRouter::add(RouteSpec spec, RouteHandler handler) {
+  auto same = std::find_if(routes_.begin(), routes_.end(), [&](const Route& route) {
+    return route.spec.path == spec.path && route.spec.method == spec.method;
   });
-  const std::string_view route_name = match == kRoutes.end() ? "unknown" : match->first.path;
-  const bool health = match != kRoutes.end() &&
-                      (match->second == Route::kHealthz || match->second == Route::kReadyz);
+  if (same != routes_.end()) {
+    same->handler = std::move(handler);
+    same->spec = std::move(spec);
+    return;
+  }
+  routes_.push_back(Route{.spec = std::move(spec), .handler = std::move(handler)});
+}
 
-  ResponseCallback logged = [respond = std::move(respond), route_name, health,
-                             method = request.method,
+void ApiRouter::handle(const HttpRequest& request, ResponseCallback respond) const {
+  const Route* path_match = nullptr;
+  const Route* match = nullptr;
+  std::string allow;
+  for (const auto& route : routes_) {
+    if (route.spec.path != request.path) continue;
+    path_match = &route;
+    if (!allow.empty()) allow += ", ";
+    allow += route.spec.method;
+    if (route.spec.method == request.method) match = &route;
+  }
+  const std::string_view route_name =
+      path_match == nullptr ? std::string_view("unknown") : std::string_view(path_match->spec.path);
+
+  ResponseCallback logged = [respond = std::move(respond), route_name, method = request.method,
+                             observer = &observer_,
                              started = std::chrono::steady_clock::now()](HttpResponse response) {
-    const auto latency = std::chrono::duration_cast<std::chrono::milliseconds>(
-        std::chrono::steady_clock::now() - started);
-    spdlog::log(health ? spdlog::level::debug : spdlog::level::info,
+    const auto latency = std::chrono::steady_clock::now() - started;
+    spdlog::log(quiet_route(route_name) ? spdlog::level::debug : spdlog::level::info,
                 "http.request method={} route={} status={} latency_ms={}", method, route_name,
-                response.status, latency.count());
+                response.status,
+                std::chrono::duration_cast<std::chrono::milliseconds>(latency).count());
+    if (*observer) (*observer)(route_name, method, response.status, latency);
     respond(std::move(response));
   };
 
@@ -71,63 +109,63 @@ void ApiRouter::handle(const HttpRequest& request, ResponseCallback respond) {
     logged(std::move(response));
     return;
   }
-  if (match == kRoutes.end()) {
+  if (path_match == nullptr) {
     logged(error_response(ApiError{
         .status = 404, .code = "not_found", .message = "no such route", .retry_after = {}}));
     return;
   }
-  if (request.method != match->first.method) {
-    HttpResponse response = error_response(
-        ApiError{.status = 405,
-                 .code = "invalid_request",
-                 .message = "method not allowed; use " + std::string(match->first.method),
-                 .retry_after = {}});
-    response.headers.emplace_back("Allow", std::string(match->first.method));
+  if (match == nullptr) {
+    HttpResponse response = error_response(ApiError{.status = 405,
+                                                    .code = "invalid_request",
+                                                    .message = "method not allowed; use " + allow,
+                                                    .retry_after = {}});
+    response.headers.emplace_back("Allow", allow);
     logged(std::move(response));
     return;
   }
-  dispatch(match->second, request, std::move(logged));
+  dispatch(*match, request, std::move(logged));
 }
 
-void ApiRouter::dispatch(Route route, const HttpRequest& request, ResponseCallback respond) {
-  if (route == Route::kHealthz) {
-    respond(json_response(200, {{"status", "ok"}}));
-    return;
-  }
-  if (route == Route::kReadyz) {
-    if (auto reason = readiness_.unready_reason()) {
-      respond(json_response(503, {{"status", "unavailable"}, {"reason", *reason}}));
-    } else {
-      respond(json_response(200, {{"status", "ok"}}));
+void ApiRouter::dispatch(const Route& route, const HttpRequest& request,
+                         ResponseCallback respond) const {
+  std::optional<Tenant> tenant;
+  if (route.spec.access == Access::kTenant) {
+    auto authenticated = authenticator_.authenticate_request(request);
+    if (!authenticated) {
+      const auto& error = authenticated.error();
+      if (error.is_retryable()) {
+        spdlog::warn("intake.auth_unavailable reason=\"{}\"", error.message);
+        respond(error_response(unavailable("authentication is temporarily unavailable; retry")));
+      } else if (error.code == Errc::kNotFound) {
+        respond(error_response(unauthorized(error.message)));
+      } else {
+        respond(error_response(unauthorized("invalid API key or secret")));
+      }
+      return;
     }
-    return;
-  }
-
-  auto credentials = read_credentials(request);
-  if (!credentials) {
-    respond(error_response(unauthorized("X-API-Key and X-API-Secret headers are required")));
-    return;
-  }
-  auto tenant = authenticator_.authenticate(*credentials);
-  if (!tenant) {
-    if (tenant.error().is_retryable()) {
-      spdlog::warn("intake.auth_unavailable reason=\"{}\"", tenant.error().message);
-      respond(error_response(unavailable("authentication is temporarily unavailable; retry")));
-    } else {
-      respond(error_response(unauthorized("invalid API key or secret")));
+    tenant = std::move(*authenticated);
+    if (route.spec.scope && !tenant->allows(*route.spec.scope)) {
+      respond(
+          error_response(ApiError{.status = 403,
+                                  .code = "forbidden",
+                                  .message = "this API key lacks the '" +
+                                             std::string(scope_name(*route.spec.scope)) + "' scope",
+                                  .retry_after = {}}));
+      return;
     }
-    return;
   }
-  auto body = parse_json_object(request.body);
-  if (!body) {
-    respond(error_response(body.error()));
-    return;
+  std::optional<nlohmann::json> body;
+  if (route.spec.json_body) {
+    auto parsed = parse_json_object(request.body);
+    if (!parsed) {
+      respond(error_response(parsed.error()));
+      return;
+    }
+    body = std::move(*parsed);
   }
-  if (route == Route::kSend) {
-    send_.handle(*tenant, *body, std::move(respond));
-  } else {
-    verify_.handle(*tenant, *body, std::move(respond));
-  }
+  const RouteRequest route_request{
+      .http = request, .tenant = tenant ? &*tenant : nullptr, .body = body ? &*body : nullptr};
+  route.handler(route_request, std::move(respond));
 }
 
 bool ApiRouter::body_too_large(const HttpRequest& request) const {
@@ -140,6 +178,30 @@ bool ApiRouter::body_too_large(const HttpRequest& request) const {
   // The HTTP parser has already rejected malformed lengths; an overflow is certainly too large.
   if (error == std::errc::result_out_of_range) return true;
   return error == std::errc() && length > max_body_bytes_;
+}
+
+void add_core_routes(ApiRouter& router, SendHandler& send, VerifyHandler& verify,
+                     const ReplyReadiness& readiness) {
+  router.add(tenant_route("POST", "/otp/send", Scope::kSend, true),
+             [&send](const RouteRequest& request, ResponseCallback respond) {
+               send.handle(*request.tenant, *request.body, std::move(respond));
+             });
+  router.add(tenant_route("POST", "/otp/verify", Scope::kVerify, true),
+             [&verify](const RouteRequest& request, ResponseCallback respond) {
+               verify.handle(*request.tenant, *request.body, std::move(respond));
+             });
+  router.add(public_route("GET", "/healthz"),
+             [](const RouteRequest& /*request*/, ResponseCallback respond) {
+               respond(json_response(200, {{"status", "ok"}}));
+             });
+  router.add(public_route("GET", "/readyz"),
+             [&readiness](const RouteRequest& /*request*/, ResponseCallback respond) {
+               if (auto reason = readiness.unready_reason()) {
+                 respond(json_response(503, {{"status", "unavailable"}, {"reason", *reason}}));
+               } else {
+                 respond(json_response(200, {{"status", "ok"}}));
+               }
+             });
 }
 
 }  // namespace otp::intake

@@ -27,6 +27,12 @@ std::optional<Credentials> read_credentials(const HttpRequest& request) {
   return Credentials{.api_key = std::string(*key), .api_secret = std::string(*secret)};
 }
 
+Result<Tenant> Authenticator::authenticate_request(const HttpRequest& request) const {
+  auto credentials = read_credentials(request);
+  if (!credentials) return fail(Errc::kNotFound, "X-API-Key and X-API-Secret headers are required");
+  return authenticate(*credentials);
+}
+
 DevKeyAuthenticator::DevKeyAuthenticator(std::string tenant, std::string api_key,
                                          const config::Secret& api_secret)
     : tenant_(std::move(tenant)),
@@ -40,7 +46,9 @@ Result<Tenant> DevKeyAuthenticator::authenticate(const Credentials& credentials)
       crypto::constant_time_equal(digest(credentials.api_secret), secret_digest_);
   if (!(key_matches && secret_matches))
     return fail(Errc::kInvalidInput, "unknown API key or secret");
-  return Tenant{.id = tenant_};
+  Tenant tenant;
+  tenant.id = tenant_;
+  return tenant;
 }
 
 }  // namespace otp::intake

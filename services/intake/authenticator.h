@@ -15,9 +15,20 @@ struct Credentials {
   std::string api_secret;
 };
 
-/// Who a request acts for once authenticated.
+/// What an API key may do. A route names the scope it needs; a key without it gets 403.
+enum class Scope : unsigned { kSend = 1U, kVerify = 2U, kRead = 4U };
+inline constexpr unsigned kAllScopes = 7U;
+
+/// Who a request acts for once authenticated: the tenant, the key that authenticated it (empty
+/// for the dev key), and the key's scopes.
 struct Tenant {
   std::string id;
+  std::string key_id;
+  unsigned scopes = kAllScopes;
+
+  [[nodiscard]] bool allows(Scope scope) const noexcept {
+    return (scopes & static_cast<unsigned>(scope)) != 0U;
+  }
 };
 
 /// The `X-API-Key` + `X-API-Secret` headers, or nullopt if either is missing or empty.
@@ -37,6 +48,11 @@ class Authenticator {
   /// never says which of the two was wrong), or kUnavailable/kTimeout if the key store cannot be
   /// asked (503).
   [[nodiscard]] virtual Result<Tenant> authenticate(const Credentials& credentials) const = 0;
+
+  /// The tenant behind a request's credentials, whatever their form. Errors: kNotFound when the
+  /// request carries no credentials (401), otherwise as `authenticate`. The default reads the
+  /// `X-API-Key` + `X-API-Secret` headers.
+  [[nodiscard]] virtual Result<Tenant> authenticate_request(const HttpRequest& request) const;
 };
 
 /// One key from configuration (OTP_DEV_API_KEY/OTP_DEV_API_SECRET for OTP_DEV_TENANT), for the

@@ -16,6 +16,7 @@ using HttpHeader = std::pair<std::string, std::string>;
 struct HttpRequest {
   std::string method;  ///< upper case, e.g. `POST`
   std::string path;    ///< the request target without its query string
+  std::string query;   ///< the raw query string after `?` (not decoded), empty if none
   std::vector<HttpHeader> headers;
   std::string body;
 

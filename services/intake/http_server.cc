@@ -113,6 +113,7 @@ HttpRequest to_http_request(const restinio::request_t& request) {
   HttpRequest out;
   out.method = request.header().method().c_str();
   out.path = std::string(request.header().path());
+  out.query = std::string(request.header().query());
   out.headers.reserve(request.header().fields_count());
   request.header().for_each_field([&out](const restinio::http_header_field_t& field) {
     out.headers.emplace_back(field.name(), field.value());

@@ -78,7 +78,8 @@ int run(const IntakeConfig& config, const std::atomic<bool>& stop) {
                                           config.dev_api_secret);
   SendHandler send(publisher, rng, clock, topics);
   VerifyHandler verify(publisher, sealer, rng, clock, topics, config.reply_timeout);
-  ApiRouter api(authenticator, send, verify, router, config.max_body_bytes);
+  ApiRouter api(authenticator, config.max_body_bytes);
+  add_core_routes(api, send, verify, router);
 
   auto server = HttpServer::start(
       HttpServerSettings{

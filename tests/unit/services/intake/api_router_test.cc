@@ -3,6 +3,9 @@
 #include "common/crypto/key_ring.h"
 #include "common/crypto/sealer.h"
 #include "common/error/check.h"
+#include "common/messages/topics.h"
+#include "services/intake/handlers/send_handler.h"
+#include "services/intake/handlers/verify_handler.h"
 #include "tests/support/fake_clock.h"
 #include "tests/support/seeded_rng.h"
 #include "tests/unit/services/intake/intake_fakes.h"
@@ -70,7 +73,13 @@ class ApiRouterTest : public ::testing::Test {
   DevKeyAuthenticator authenticator_{"acme", "key-1", config::Secret("s3cret")};
   SendHandler send_{publisher_, rng_, clock_, topics_};
   VerifyHandler verify_{publisher_, sealer_, rng_, clock_, topics_, std::chrono::seconds(3)};
-  ApiRouter router_{authenticator_, send_, verify_, readiness_, kMaxBody};
+  ApiRouter router_ = make_router(authenticator_);
+
+  ApiRouter make_router(const Authenticator& authenticator) {
+    ApiRouter router(authenticator, kMaxBody);
+    add_core_routes(router, send_, verify_, readiness_);
+    return router;
+  }
 };
 
 TEST_F(ApiRouterTest, ValidSendIsAuthenticatedAndPublished) {
@@ -114,7 +123,7 @@ TEST_F(ApiRouterTest, WrongKeyOrSecretIs401) {
 
 TEST_F(ApiRouterTest, KeyStoreDownIs503) {
   UnavailableAuthenticator down;
-  ApiRouter router{down, send_, verify_, readiness_, kMaxBody};
+  ApiRouter router = make_router(down);
   ResponseRecorder responses;
   router.handle(post("/otp/send", send_body()), responses.callback());
   EXPECT_EQ(responses.only().status, 503);
@@ -193,20 +202,84 @@ TEST_F(ApiRouterTest, ActualBodyOverTheLimitIs413) {
 }
 
 TEST_F(ApiRouterTest, HealthzNeedsNoCredentials) {
-  HttpRequest request{.method = "GET", .path = "/healthz", .headers = {}, .body = {}};
+  HttpRequest request;
+  request.method = "GET";
+  request.path = "/healthz";
   const auto response = call(request);
   EXPECT_EQ(response.status, 200);
   EXPECT_EQ(response.body, R"({"status":"ok"})");
 }
 
 TEST_F(ApiRouterTest, ReadyzFollowsReadiness) {
-  HttpRequest request{.method = "GET", .path = "/readyz", .headers = {}, .body = {}};
+  HttpRequest request;
+  request.method = "GET";
+  request.path = "/readyz";
   EXPECT_EQ(call(request).status, 200);
   readiness_.reason = "reply consumer not positioned yet";
   const auto response = call(request);
   EXPECT_EQ(response.status, 503);
   EXPECT_EQ(json::parse(response.body),
             json({{"status", "unavailable"}, {"reason", "reply consumer not positioned yet"}}));
+}
+
+/// Accepts any credentials as tenant "acme" with the given scopes.
+class ScopedAuthenticator final : public Authenticator {
+ public:
+  explicit ScopedAuthenticator(unsigned scopes) : scopes_(scopes) {}
+  [[nodiscard]] Result<Tenant> authenticate(const Credentials& /*credentials*/) const override {
+    Tenant tenant;
+    tenant.id = "acme";
+    tenant.key_id = "k";
+    tenant.scopes = scopes_;
+    return tenant;
+  }
+
+ private:
+  unsigned scopes_;
+};
+
+TEST_F(ApiRouterTest, KeyWithoutTheRouteScopeIs403) {
+  const ScopedAuthenticator verify_only(static_cast<unsigned>(Scope::kVerify));
+  ApiRouter router = make_router(verify_only);
+  ResponseRecorder responses;
+  router.handle(post("/otp/send", send_body()), responses.callback());
+  ASSERT_EQ(responses.count(), 1U);
+  EXPECT_EQ(responses.only().status, 403);
+  EXPECT_EQ(error_code(responses.only()), "forbidden");
+  EXPECT_TRUE(publisher_.published().empty());
+}
+
+TEST_F(ApiRouterTest, AddedRoutesGetTenantBodyAndObserver) {
+  std::vector<std::pair<std::string, int>> observed;
+  router_.set_observer([&](std::string_view route, std::string_view /*method*/, int status,
+                           std::chrono::nanoseconds latency) {
+    EXPECT_GE(latency.count(), 0);
+    observed.emplace_back(std::string(route), status);
+  });
+  std::string seen_tenant;
+  router_.add(tenant_route("POST", "/x", Scope::kRead, true),
+              [&](const RouteRequest& request, ResponseCallback respond) {
+                seen_tenant = request.tenant->id;
+                respond(json_response(200, {{"n", (*request.body)["n"]}}));
+              });
+  router_.add(public_route("GET", "/x"), [](const RouteRequest& request, ResponseCallback respond) {
+    EXPECT_EQ(request.tenant, nullptr);
+    EXPECT_EQ(request.body, nullptr);
+    respond(json_response(200, {{"q", request.http.query}}));
+  });
+  EXPECT_EQ(call(post("/x", R"({"n":1})")).body, R"({"n":1})");
+  EXPECT_EQ(seen_tenant, "acme");
+  HttpRequest get;
+  get.method = "GET";
+  get.path = "/x";
+  get.query = "a=1";
+  EXPECT_EQ(call(get).body, R"({"q":"a=1"})");
+  get.method = "DELETE";
+  const auto refused = call(get);
+  EXPECT_EQ(refused.status, 405);
+  EXPECT_EQ(refused.header("Allow").value_or(""), "POST, GET");
+  const std::vector<std::pair<std::string, int>> expected{{"/x", 200}, {"/x", 200}, {"/x", 405}};
+  EXPECT_EQ(observed, expected);
 }
 
 }  // namespace

@@ -14,7 +14,7 @@ using nlohmann::json;
 using testing::FakeRequestPublisher;
 using testing::ResponseRecorder;
 
-const Tenant kTenant{.id = "acme"};
+const Tenant kTenant{.id = "acme", .key_id = "key-1", .scopes = kAllScopes};
 
 json valid_body() { return {{"appid", "acme"}, {"recipient", "+14155552671"}, {"channel", "sms"}}; }
 

@@ -16,7 +16,7 @@ using nlohmann::json;
 using testing::FakeRequestPublisher;
 using testing::ResponseRecorder;
 
-const Tenant kTenant{.id = "acme"};
+const Tenant kTenant{.id = "acme", .key_id = "key-1", .scopes = kAllScopes};
 constexpr char kVid[] = "otp_0123456789abcdef0123456789abcdef";
 // 32 zero bytes: a test key.
 constexpr char kKeys[] = "k1:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=";
