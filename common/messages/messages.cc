@@ -146,13 +146,39 @@ json sealed_json(const crypto::Sealed& sealed) {
 }
 
 std::string_view to_string(RequestKind kind) {
-  return kind == RequestKind::kSend ? "send" : "verify";
+  switch (kind) {
+    case RequestKind::kSend:
+      return "send";
+    case RequestKind::kVerify:
+      return "verify";
+    case RequestKind::kResend:
+      return "resend";
+    case RequestKind::kCancel:
+      return "cancel";
+    case RequestKind::kStatus:
+      return "status";
+  }
+  return "send";
 }
 
 Result<RequestKind> parse_request_kind(std::string_view text) {
   if (text == "send") return RequestKind::kSend;
   if (text == "verify") return RequestKind::kVerify;
-  return fail(Errc::kInvalidInput, "must be send or verify");
+  if (text == "resend") return RequestKind::kResend;
+  if (text == "cancel") return RequestKind::kCancel;
+  if (text == "status") return RequestKind::kStatus;
+  return fail(Errc::kInvalidInput, "must be send, verify, resend, cancel or status");
+}
+
+constexpr std::size_t kMaxSenderLength = 64;
+constexpr std::size_t kMaxTemplateNameLength = 64;
+constexpr std::size_t kMaxAppHashLength = 16;
+
+void encode_delivery_options(json& object, const std::string& sender,
+                             const std::string& template_name, const std::string& app_hash) {
+  if (!sender.empty()) object["from"] = sender;
+  if (!template_name.empty()) object["template"] = template_name;
+  if (!app_hash.empty()) object["app_hash"] = app_hash;
 }
 
 }  // namespace
@@ -165,6 +191,8 @@ std::string_view to_string(SendAction action) noexcept {
       return "resend";
     case SendAction::kCancel:
       return "cancel";
+    case SendAction::kStatus:
+      return "status";
   }
   return "send";
 }
@@ -173,7 +201,8 @@ Result<SendAction> parse_send_action(std::string_view text) {
   if (text == "send") return SendAction::kSend;
   if (text == "resend") return SendAction::kResend;
   if (text == "cancel") return SendAction::kCancel;
-  return fail(Errc::kInvalidInput, "is not send, resend or cancel");
+  if (text == "status") return SendAction::kStatus;
+  return fail(Errc::kInvalidInput, "is not send, resend, cancel or status");
 }
 
 std::string encode(const SendRequested& message) {
@@ -187,6 +216,7 @@ std::string encode(const SendRequested& message) {
   if (!message.locale.empty()) object["locale"] = message.locale;
   // Absent means send: plain sends encode exactly as before the field existed.
   if (message.action != SendAction::kSend) object["action"] = to_string(message.action);
+  encode_delivery_options(object, message.sender, message.template_name, message.app_hash);
   return object.dump();
 }
 
@@ -210,8 +240,11 @@ Result<SendRequested> decode_send_requested(std::string_view payload) {
     }
     if (message.action != SendAction::kSend && message.verification_id.empty() &&
         !fields.problem()) {
-      fields.reject("verification_id", "is required for resend and cancel");
+      fields.reject("verification_id", "is required for resend, cancel and status");
     }
+    message.sender = fields.optional_string("from", kMaxSenderLength).value_or("");
+    message.template_name = fields.optional_string("template", kMaxTemplateNameLength).value_or("");
+    message.app_hash = fields.optional_string("app_hash", kMaxAppHashLength).value_or("");
     return message;
   });
 }
@@ -316,11 +349,19 @@ std::string encode(const DeliveryJob& message) {
                  {"deadline", format_rfc3339(message.deadline)},
                  {"attempt", message.attempt}};
   if (!message.locale.empty()) object["locale"] = message.locale;
+  encode_delivery_options(object, message.sender, message.template_name, message.app_hash);
+  if (!message.fallback_channels.empty()) {
+    json channels = json::array();
+    for (auto channel : message.fallback_channels) channels.push_back(to_string(channel));
+    object["fallback_channels"] = std::move(channels);
+  }
+  if (message.not_before) object["not_before"] = format_rfc3339(*message.not_before);
+  if (!message.failed_providers.empty()) object["failed_providers"] = message.failed_providers;
   return object.dump();
 }
 
 Result<DeliveryJob> decode_delivery_job(std::string_view payload) {
-  return decode_with<DeliveryJob>(payload, "delivery job", [](Fields& fields, json& /*object*/) {
+  return decode_with<DeliveryJob>(payload, "delivery job", [](Fields& fields, json& object) {
     DeliveryJob message;
     message.job_id = fields.id("job_id");
     message.tenant = fields.id("tenant");
@@ -333,6 +374,39 @@ Result<DeliveryJob> decode_delivery_job(std::string_view payload) {
     message.expires_at = fields.time("expires_at");
     message.deadline = fields.time("deadline");
     message.attempt = fields.integer("attempt", 0, 1000);
+    message.sender = fields.optional_string("from", kMaxSenderLength).value_or("");
+    message.template_name = fields.optional_string("template", kMaxTemplateNameLength).value_or("");
+    message.app_hash = fields.optional_string("app_hash", kMaxAppHashLength).value_or("");
+    message.not_before = fields.optional_time("not_before");
+    if (object.contains("fallback_channels") && !object["fallback_channels"].is_null()) {
+      const auto& channels = object["fallback_channels"];
+      if (!channels.is_array() || channels.size() > 3) {
+        fields.reject("fallback_channels", "must be an array of at most 3 channels");
+      } else {
+        for (const auto& channel : channels) {
+          auto parsed = channel.is_string() ? parse_channel(channel.get<std::string>())
+                                            : fail(Errc::kInvalidInput, "is not a channel");
+          if (!parsed) {
+            fields.reject("fallback_channels", "must hold only sms, email or whatsapp");
+            break;
+          }
+          message.fallback_channels.push_back(*parsed);
+        }
+      }
+    }
+    if (object.contains("failed_providers") && !object["failed_providers"].is_null()) {
+      const auto& providers = object["failed_providers"];
+      bool valid = providers.is_array() && providers.size() <= 16;
+      for (const auto& provider : providers) {
+        valid = valid && provider.is_string() && !provider.get<std::string>().empty() &&
+                provider.get<std::string>().size() <= 32;
+      }
+      if (!valid) {
+        fields.reject("failed_providers", "must be an array of at most 16 provider names");
+      } else {
+        message.failed_providers = providers.get<std::vector<std::string>>();
+      }
+    }
     return message;
   });
 }

@@ -10,6 +10,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace otp::messages {
 
@@ -21,6 +22,7 @@ enum class SendAction {
   kSend,    ///< issue a new verification and deliver its code
   kResend,  ///< deliver the pending verification `verification_id` again (tenant's resend policy)
   kCancel,  ///< cancel the pending verification `verification_id`
+  kStatus,  ///< answer the live state of verification `verification_id`; changes nothing
 };
 [[nodiscard]] std::string_view to_string(SendAction action) noexcept;
 [[nodiscard]] Result<SendAction> parse_send_action(std::string_view text);
@@ -39,7 +41,11 @@ struct SendRequested {
   Channel channel = Channel::kSms;
   std::string locale;  ///< optional BCP 47 tag; empty = the tenant's default
   TimePoint requested_at{};
-  SendAction action = SendAction::kSend;  ///< resend and cancel require `verification_id`
+  SendAction action = SendAction::kSend;  ///< resend, cancel, status require `verification_id`
+  /// Seed 001's `from`: the brand or sender name shown in the message; empty = tenant default.
+  std::string sender;
+  std::string template_name;  ///< a tenant template name; empty = the built-in default
+  std::string app_hash;       ///< Android SMS Retriever app hash (11 characters), optional
 };
 
 /// `otp.verify-requests`: check a code. Keyed by verification id.
@@ -60,7 +66,7 @@ struct VerifyRequested {
 };
 
 /// Which request a reply answers.
-enum class RequestKind { kSend, kVerify };
+enum class RequestKind { kSend, kVerify, kResend, kCancel, kStatus };
 
 /// `otp.replies`: the generator's answer, on the partition the request named in its headers.
 struct Reply {
@@ -94,6 +100,16 @@ struct DeliveryJob {
   /// Nothing is sent after this (expiry minus a safety margin).
   TimePoint deadline{};
   int attempt = 0;
+  std::string sender;         ///< as SendRequested::sender
+  std::string template_name;  ///< as SendRequested::template_name
+  std::string app_hash;       ///< as SendRequested::app_hash
+  /// Channels to try, in order, after this one fails permanently (the tenant's fallback order
+  /// at issue time, this channel excluded). The delivery worker pops the front when it falls back.
+  std::vector<Channel> fallback_channels;
+  /// Retries (on `otp.delivery.retry`): not to be attempted before this time.
+  std::optional<TimePoint> not_before;
+  /// Providers that already refused this job permanently; failover skips them.
+  std::vector<std::string> failed_providers;
 };
 
 /// `otp.events`: one lifecycle event, CloudEvents-style. Never carries a code or a full

@@ -89,13 +89,15 @@ void SendHandler::handle(const Tenant& tenant, const nlohmann::json& body,
     respond(error_response(request.error()));
     return;
   }
-  messages::SendRequested message{.request_id = new_uuid(rng_),
-                                  .tenant = tenant.id,
-                                  .verification_id = new_verification_id(rng_),
-                                  .recipient = request->recipient,
-                                  .channel = request->channel,
-                                  .locale = request->locale,
-                                  .requested_at = clock_.now()};
+  messages::SendRequested message;
+  message.request_id = new_uuid(rng_);
+  message.tenant = tenant.id;
+  message.verification_id = new_verification_id(rng_);
+  message.recipient = request->recipient;
+  message.channel = request->channel;
+  message.locale = request->locale;
+  message.requested_at = clock_.now();
+  message.sender = request->from.value_or("");
   kafka::OutboundRecord record{.topic = topics_.send_requests,
                                .key = tenant.id + ":" + message.recipient,
                                .value = messages::encode(message),

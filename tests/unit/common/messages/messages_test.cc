@@ -64,11 +64,11 @@ TEST(Messages, SendRequestedActionDefaultsToSendAndResendCancelNeedAVerification
     auto without = decode_send_requested(with(encoded, "verification_id", nullptr));
     ASSERT_FALSE(without.has_value());
     EXPECT_EQ(without.error().message,
-              "send request: verification_id is required for resend and cancel");
+              "send request: verification_id is required for resend, cancel and status");
   }
   auto bad = decode_send_requested(with(payload, "action", "delete"));
   ASSERT_FALSE(bad.has_value());
-  EXPECT_EQ(bad.error().message, "send request: action is not send, resend or cancel");
+  EXPECT_EQ(bad.error().message, "send request: action is not send, resend, cancel or status");
 }
 
 TEST(Messages, SendRequestedVerificationIdIsOptionalButMustBeWellFormed) {
@@ -177,7 +177,7 @@ TEST(Messages, ReplyRoundTripsWithOptionalFields) {
   EXPECT_FALSE(decoded->attempts_remaining.has_value());
   EXPECT_FALSE(decode_reply(with(encode(reply), "outcome", "maybe")).has_value());
   EXPECT_FALSE(decode_reply(with(encode(reply), "attempts_remaining", "3")).has_value());
-  EXPECT_FALSE(decode_reply(with(encode(reply), "kind", "resend")).has_value());
+  EXPECT_FALSE(decode_reply(with(encode(reply), "kind", "reissue")).has_value());
 }
 
 TEST(Messages, ReplyCarriesRetryAfterAndTheNewOutcomes) {
@@ -232,6 +232,49 @@ TEST(Messages, DeliveryJobRoundTripsAndBoundsItsNumbers) {
   EXPECT_FALSE(decode_delivery_job(with(encode(job), "sealed_code", nullptr)).has_value());
   EXPECT_FALSE(
       decode_delivery_job(with(encode(job), "sealed_code", json{{"key_id", "k1"}})).has_value());
+}
+
+TEST(Messages, DeliveryJobCarriesDeliveryOptionsFallbackAndRetryState) {
+  DeliveryJob job;
+  job.job_id = std::string(kVid) + ":1";
+  job.tenant = "acme";
+  job.verification_id = kVid;
+  job.channel = Channel::kWhatsapp;
+  job.recipient = "+14155552671";
+  job.sealed_code = crypto::Sealed{"k1", "c2VhbGVk"};
+  job.expires_at = kAt;
+  job.deadline = kAt - std::chrono::seconds(10);
+  job.sender = "Acme";
+  job.template_name = "login";
+  job.app_hash = "FA+9qCX9VSu";
+  job.fallback_channels = {Channel::kSms};
+  job.not_before = kAt - std::chrono::seconds(60);
+  job.failed_providers = {"meta"};
+  auto decoded = decode_delivery_job(encode(job));
+  ASSERT_TRUE(decoded.has_value()) << decoded.error().message;
+  EXPECT_EQ(decoded->sender, "Acme");
+  EXPECT_EQ(decoded->template_name, "login");
+  EXPECT_EQ(decoded->app_hash, "FA+9qCX9VSu");
+  EXPECT_EQ(decoded->fallback_channels, std::vector<Channel>{Channel::kSms});
+  EXPECT_EQ(decoded->not_before, job.not_before);
+  EXPECT_EQ(decoded->failed_providers, std::vector<std::string>{"meta"});
+  EXPECT_FALSE(
+      decode_delivery_job(with(encode(job), "fallback_channels", json{"fax"})).has_value());
+  EXPECT_FALSE(decode_delivery_job(with(encode(job), "failed_providers", "meta")).has_value());
+  EXPECT_FALSE(decode_delivery_job(with(encode(job), "from", std::string(65, 'a'))).has_value());
+  // Absent options decode as empty.
+  DeliveryJob plain = job;
+  plain.sender.clear();
+  plain.template_name.clear();
+  plain.app_hash.clear();
+  plain.fallback_channels.clear();
+  plain.not_before.reset();
+  plain.failed_providers.clear();
+  auto bare = decode_delivery_job(encode(plain));
+  ASSERT_TRUE(bare.has_value());
+  EXPECT_TRUE(bare->sender.empty());
+  EXPECT_TRUE(bare->fallback_channels.empty());
+  EXPECT_FALSE(bare->not_before.has_value());
 }
 
 TEST(Messages, EventRoundTripsAndRequiresAnObjectForData) {
