@@ -209,9 +209,9 @@ std::string encode(const SendRequested& message) {
   json object = {{"schema_version", kSchemaVersion},
                  {"request_id", message.request_id},
                  {"tenant", message.tenant},
-                 {"recipient", message.recipient},
                  {"channel", to_string(message.channel)},
                  {"requested_at", format_rfc3339(message.requested_at)}};
+  if (!message.recipient.empty()) object["recipient"] = message.recipient;
   if (!message.verification_id.empty()) object["verification_id"] = message.verification_id;
   if (!message.locale.empty()) object["locale"] = message.locale;
   // Absent means send: plain sends encode exactly as before the field existed.
@@ -229,7 +229,8 @@ Result<SendRequested> decode_send_requested(std::string_view payload) {
       if (!is_verification_id(*vid)) fields.reject("verification_id", "is not a verification id");
       message.verification_id = *vid;
     }
-    message.recipient = fields.string("recipient", kMaxRecipientLength);
+    // Empty only for resend, cancel and status (checked below, once the action is known).
+    message.recipient = fields.optional_string("recipient", kMaxRecipientLength).value_or("");
     message.channel = fields.enumeration("channel", &parse_channel, Channel::kSms);
     message.locale = fields.optional_string("locale", 35).value_or("");
     message.requested_at = fields.time("requested_at");
@@ -241,6 +242,9 @@ Result<SendRequested> decode_send_requested(std::string_view payload) {
     if (message.action != SendAction::kSend && message.verification_id.empty() &&
         !fields.problem()) {
       fields.reject("verification_id", "is required for resend, cancel and status");
+    }
+    if (message.action == SendAction::kSend && message.recipient.empty() && !fields.problem()) {
+      fields.reject("recipient", "is required");
     }
     message.sender = fields.optional_string("from", kMaxSenderLength).value_or("");
     message.template_name = fields.optional_string("template", kMaxTemplateNameLength).value_or("");
@@ -297,6 +301,12 @@ std::string encode(const Reply& message) {
   if (message.code_length) object["code_length"] = *message.code_length;
   if (message.retry_after_seconds) object["retry_after_seconds"] = *message.retry_after_seconds;
   if (!message.message.empty()) object["message"] = message.message;
+  if (message.rate_limit_limit) object["rate_limit_limit"] = *message.rate_limit_limit;
+  if (message.rate_limit_remaining) object["rate_limit_remaining"] = *message.rate_limit_remaining;
+  if (message.rate_limit_reset_seconds) {
+    object["rate_limit_reset_seconds"] = *message.rate_limit_reset_seconds;
+  }
+  if (!message.provider.empty()) object["provider"] = message.provider;
   return object.dump();
 }
 
@@ -332,6 +342,19 @@ Result<Reply> decode_reply(std::string_view payload) {
       }
     }
     message.message = fields.optional_string("message", 1024).value_or("");
+    for (auto [name, target] :
+         {std::pair{"rate_limit_limit", &message.rate_limit_limit},
+          std::pair{"rate_limit_remaining", &message.rate_limit_remaining},
+          std::pair{"rate_limit_reset_seconds", &message.rate_limit_reset_seconds}}) {
+      if (auto value = fields.optional_integer(name)) {
+        if (*value < 0 || *value > 100'000'000) {
+          fields.reject(name, "must be 0..100000000");
+        } else {
+          *target = static_cast<int>(*value);
+        }
+      }
+    }
+    message.provider = fields.optional_string("provider", 32).value_or("");
     return message;
   });
 }

@@ -37,7 +37,10 @@ struct SendRequested {
   /// Chosen by the publisher (the intake) so it can answer before the generator does; may be
   /// left out by upstream publishers, in which case the generator derives it from request_id.
   std::string verification_id;
-  std::string recipient;  ///< E.164 phone number or email address
+  /// E.164 phone number or email address. May be empty for resend, cancel and status when the
+  /// publisher does not know it (the HTTP API has only the verification id): the generator then
+  /// finds the verification by id.
+  std::string recipient;
   Channel channel = Channel::kSms;
   std::string locale;  ///< optional BCP 47 tag; empty = the tenant's default
   TimePoint requested_at{};
@@ -84,6 +87,13 @@ struct Reply {
   /// rate_limited, recipient_locked: whole seconds (rounded up) before trying again may succeed.
   std::optional<int> retry_after_seconds{};
   std::string message;  ///< a human explanation for failures; never a code
+  /// Send and resend: the per-destination send limit that applied (RateLimit-* headers):
+  /// the window's limit, what is left of it, and seconds until the window resets.
+  std::optional<int> rate_limit_limit;
+  std::optional<int> rate_limit_remaining;
+  std::optional<int> rate_limit_reset_seconds;
+  /// Delivery replies: the provider that took the message (kDelivered).
+  std::string provider;
 };
 
 /// `otp.delivery.<channel>`: deliver one code. Keyed by verification id.

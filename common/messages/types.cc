@@ -39,7 +39,7 @@ constexpr std::array<std::pair<Status, std::string_view>, 6> kStatuses{{
     {Status::kFailed, "failed"},
 }};
 
-constexpr std::array<std::pair<Outcome, std::string_view>, 13> kOutcomes{{
+constexpr std::array<std::pair<Outcome, std::string_view>, 16> kOutcomes{{
     {Outcome::kPending, "pending"},
     {Outcome::kApproved, "approved"},
     {Outcome::kInvalidCode, "invalid_code"},
@@ -53,6 +53,9 @@ constexpr std::array<std::pair<Outcome, std::string_view>, 13> kOutcomes{{
     {Outcome::kCountryBlocked, "country_blocked"},
     {Outcome::kRecipientLocked, "recipient_locked"},
     {Outcome::kUnavailable, "unavailable"},
+    {Outcome::kDelivered, "delivered"},
+    {Outcome::kDeliveryFailed, "delivery_failed"},
+    {Outcome::kOk, "ok"},
 }};
 
 }  // namespace

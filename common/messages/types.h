@@ -32,6 +32,9 @@ enum class Outcome {
   kCountryBlocked,      ///< send: the tenant does not allow the recipient's country
   kRecipientLocked,     ///< too many consecutive failed checks for the recipient; wait
   kUnavailable,         ///< a dependency (Redis) failed; fail closed
+  kDelivered,           ///< delivery reply: a provider accepted the message
+  kDeliveryFailed,      ///< delivery reply: every provider refused, or the deadline passed
+  kOk,                  ///< resend, cancel, status: done (status and details in the reply)
 };
 [[nodiscard]] std::string_view to_string(Outcome outcome) noexcept;
 [[nodiscard]] Result<Outcome> parse_outcome(std::string_view text);

@@ -82,8 +82,12 @@ ApiError outcome_error(Outcome outcome, const std::string& message) {
                         "codes cannot be sent to this country for this application");
     case Outcome::kUnavailable:
       return unavailable(message.empty() ? "temporarily unavailable; retry" : message);
+    case Outcome::kDeliveryFailed:
+      return make_error(502, "delivery_failed", message, "the message could not be delivered");
     case Outcome::kPending:
     case Outcome::kApproved:
+    case Outcome::kDelivered:
+    case Outcome::kOk:
       break;
   }
   return internal_error();

@@ -234,6 +234,46 @@ TEST(Messages, DeliveryJobRoundTripsAndBoundsItsNumbers) {
       decode_delivery_job(with(encode(job), "sealed_code", json{{"key_id", "k1"}})).has_value());
 }
 
+TEST(Messages, ReplyCarriesRateLimitAndProvider) {
+  Reply reply;
+  reply.correlation_id = "c1";
+  reply.request_id = "r1";
+  reply.kind = RequestKind::kStatus;
+  reply.tenant = "acme";
+  reply.verification_id = kVid;
+  reply.outcome = Outcome::kDelivered;
+  reply.rate_limit_limit = 5;
+  reply.rate_limit_remaining = 3;
+  reply.rate_limit_reset_seconds = 540;
+  reply.provider = "twilio";
+  auto decoded = decode_reply(encode(reply));
+  ASSERT_TRUE(decoded.has_value()) << decoded.error().message;
+  EXPECT_EQ(decoded->kind, RequestKind::kStatus);
+  EXPECT_EQ(decoded->outcome, Outcome::kDelivered);
+  EXPECT_EQ(decoded->rate_limit_limit, 5);
+  EXPECT_EQ(decoded->rate_limit_remaining, 3);
+  EXPECT_EQ(decoded->rate_limit_reset_seconds, 540);
+  EXPECT_EQ(decoded->provider, "twilio");
+  EXPECT_FALSE(decode_reply(with(encode(reply), "rate_limit_remaining", -1)).has_value());
+}
+
+TEST(Messages, RecipientMayBeEmptyOnlyWhenTheVerificationIdLocatesIt) {
+  SendRequested status;
+  status.request_id = "r1";
+  status.tenant = "acme";
+  status.verification_id = kVid;
+  status.requested_at = kAt;
+  status.action = SendAction::kStatus;
+  auto decoded = decode_send_requested(encode(status));
+  ASSERT_TRUE(decoded.has_value()) << decoded.error().message;
+  EXPECT_EQ(decoded->action, SendAction::kStatus);
+  EXPECT_TRUE(decoded->recipient.empty());
+  status.action = SendAction::kSend;
+  auto send = decode_send_requested(encode(status));
+  ASSERT_FALSE(send.has_value());
+  EXPECT_EQ(send.error().message, "send request: recipient is required");
+}
+
 TEST(Messages, DeliveryJobCarriesDeliveryOptionsFallbackAndRetryState) {
   DeliveryJob job;
   job.job_id = std::string(kVid) + ":1";
