@@ -380,6 +380,95 @@ TEST_F(PgEventStoreTest, ChecksTheSchemaAtStartUp) {
   EXPECT_EQ(checked.error().code, Errc::kPermanent) << checked.error().message;
 }
 
+TEST_F(PgEventStoreTest, AResendWithPolicyNewRestartsTheExpiry) {
+  auto vid = new_vid();
+  auto later = format_rfc3339(from_unix_ms(kBaseMs + 900'000));
+  // The resend arrives first: order must not matter, and `same` never moves the expiry.
+  write({make_event("r-new", "verification.resent", vid, 300'000,
+                    {{"job_id", vid + ":1"}, {"policy", "new"}, {"expires_at", later}}),
+         make_event("r-same", "verification.resent", vid, 400'000,
+                    {{"job_id", vid + ":2"},
+                     {"policy", "same"},
+                     {"expires_at", format_rfc3339(from_unix_ms(kBaseMs + 999'000))}})});
+  write({make_event("r-created", "verification.created", vid, 0, created_data())});
+  auto row = verification(vid);
+  ASSERT_TRUE(row.is_object());
+  EXPECT_EQ(row["expires_at"], kBaseMs + 900'000);
+  EXPECT_EQ(count("SELECT resends FROM verifications WHERE verification_id = $1", {vid}), 2U);
+}
+
+TEST_F(PgEventStoreTest, ADeliveryReceiptFindsItsVerificationByProviderMessageId) {
+  auto vid = new_vid();
+  auto other_vid = new_vid();
+  json sent = sent_data();
+  sent["segments"] = 2;
+  // The sent event and a receipt without tenant or verification in one batch; a later
+  // intermediate receipt does not override the final one; another tenant's receipt with the
+  // same message id does not touch this verification.
+  write({make_event("d-created", "verification.created", vid, 0, created_data()),
+         make_event("d-sent", "delivery.sent", vid, 900, sent),
+         make_event("d-receipt", "delivery.status", "", 5'000,
+                    {{"provider", "twilio"},
+                     {"provider_message_id", "SM123"},
+                     {"status", "undelivered"},
+                     {"error_code", "30003"}},
+                    "")});
+  write({make_event("d-receipt-late", "delivery.status", "", 9'000,
+                    {{"provider", "twilio"}, {"provider_message_id", "SM123"}, {"status", "sent"}},
+                    ""),
+         make_event(
+             "d-other", "delivery.status", other_vid, 9'500,
+             {{"provider", "twilio"}, {"provider_message_id", "SM123"}, {"status", "delivered"}},
+             "other-tenant")});
+  auto rows = query(
+      "SELECT delivery_receipt, delivery_receipt_error_code, delivery_segments,"
+      " delivery_provider_message_id FROM verifications WHERE tenant = 'dev'"
+      " AND verification_id = $1",
+      {vid});
+  ASSERT_EQ(rows.size(), 1U);
+  EXPECT_EQ(rows[0][0], "undelivered");
+  EXPECT_EQ(rows[0][1], "30003");
+  EXPECT_EQ(rows[0][2], "2");
+  EXPECT_EQ(rows[0][3], "SM123");
+  // The stored receipts carry the tenant and verification they were matched to.
+  EXPECT_EQ(count("SELECT count(*) FROM otp_events WHERE type = 'delivery.status'"
+                  " AND tenant = 'dev' AND verification_id = $1",
+                  {vid}),
+            2U);
+  EXPECT_EQ(count("SELECT count(*) FROM verifications WHERE tenant = 'other-tenant'"), 1U);
+}
+
+TEST_F(PgEventStoreTest, AnUnmatchedReceiptIsStoredButProjectsNothing) {
+  write({make_event(
+      "u-receipt", "delivery.status", "", 0,
+      {{"provider", "twilio"}, {"provider_message_id", "SMnowhere"}, {"status", "delivered"}},
+      "")});
+  EXPECT_EQ(count("SELECT count(*) FROM otp_events WHERE id = 'u-receipt'"), 1U);
+  EXPECT_EQ(count("SELECT count(*) FROM verifications"), 0U);
+}
+
+TEST_F(PgEventStoreTest, AnEventForAnErasedVerificationDoesNotRestoreItsRecipient) {
+  auto vid = new_vid();
+  json data = created_data();
+  data["recipient_hash"] = "hash-1";
+  write({make_event("e-approved", "verification.approved", vid, 30'000)});
+  write({make_event("e-created-late", "verification.created", vid, 5'000, data)});
+  ASSERT_EQ(count("SELECT verifications_erased FROM otp_erase_recipient('dev', 'hash-1')"), 1U);
+  // An earlier creation event (a duplicate publication under another id) arrives afterwards.
+  write({make_event("e-created-early", "verification.created", vid, 0, data)});
+  auto rows = query(
+      "SELECT recipient_masked, recipient_hash, created_at = $2::timestamptz FROM verifications"
+      " WHERE verification_id = $1",
+      {vid, format_rfc3339(from_unix_ms(kBaseMs))});
+  ASSERT_EQ(rows.size(), 1U);
+  EXPECT_EQ(rows[0][0], "[erased]");
+  EXPECT_FALSE(rows[0][1].has_value());
+  EXPECT_EQ(rows[0][2], "t");
+  EXPECT_EQ(count("SELECT count(*) FROM otp_events WHERE data ? 'recipient_hash'"
+                  " OR data ->> 'recipient_masked' <> '[erased]'"),
+            0U);
+}
+
 TEST(PgConnectionErrors, AnUnreachableServerIsUnavailable) {
   // Port 1 on loopback: nothing listens there.
   pg::PgConnection nowhere(config::Secret("postgresql://otp@127.0.0.1:1/otp?connect_timeout=2"),
