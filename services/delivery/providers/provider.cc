@@ -26,8 +26,8 @@ Result<ProviderReceipt> HttpProvider::send(const OutboundMessage& message) {
   if (!request) return tl::unexpected(with_job(request.error(), message.job_id));
   auto response = http_->send(*request);
   if (!response) {
-    return fail(response.error().code, "job " + message.job_id + ": " + std::string(name()) +
-                                           " " + response.error().message);
+    return fail(response.error().code, "job " + message.job_id + ": " + std::string(name()) + " " +
+                                           response.error().message);
   }
   auto receipt = interpret(*response, response->elapsed);
   if (!receipt) return tl::unexpected(with_job(receipt.error(), message.job_id));

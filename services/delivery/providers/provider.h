@@ -87,6 +87,9 @@ class HttpProvider : public Provider {
 
   [[nodiscard]] Result<ProviderReceipt> send(const OutboundMessage& message) final;
 
+ protected:
+  void set_http(http::HttpClient* http) { http_ = http; }
+
  private:
   http::HttpClient* http_;
 };

@@ -17,33 +17,22 @@ std::string twilio_error_code(const std::string& body) {
   if (!json.is_object()) return {};
   const auto code = json.find("code");
   if (code == json.end() || !code->is_number_integer()) return {};
-  return " twilio code " + std::to_string(code->get<std::int64_t>());
+  return "twilio code " + std::to_string(code->get<std::int64_t>());
 }
 
-// The one place where Twilio's HTTP statuses become an Errc.
-Error map_twilio_status(const http::HttpResponse& response, const std::string& job_id) {
-  const long status = response.status;
-  const std::string what =
-      "twilio http " + std::to_string(status) + twilio_error_code(response.body) + " job " + job_id;
-  if (status == 401 || status == 403) {
-    return Error{Errc::kPermanent, "twilio rejected credentials: " + what};
-  }
-  if (status == 408) return Error{Errc::kTimeout, "twilio request timeout: " + what};
-  if (status == 429) {
-    const auto header = response.header("Retry-After");
-    return rate_limited_error("twilio rate limited: " + what,
-                              header ? parse_retry_after(*header) : std::nullopt);
-  }
-  if (status >= 400 && status < 500) {
-    return Error{Errc::kPermanent, "twilio refused message: " + what};
-  }
-  return Error{Errc::kUnavailable, "twilio unavailable: " + what};
+std::string whatsapp_address(const std::string& number) {
+  return number.starts_with("whatsapp:") ? number : "whatsapp:" + number;
 }
 
 }  // namespace
 
-TwilioSmsProvider::TwilioSmsProvider(http::HttpClient& http, TwilioConfig config)
-    : http_(http), config_(std::move(config)) {
+TwilioProvider::TwilioProvider(http::HttpClient& http, TwilioConfig config)
+    : TwilioProvider(std::move(config)) {
+  set_http(&http);
+}
+
+TwilioProvider::TwilioProvider(TwilioConfig config)
+    : HttpProvider(nullptr), config_(std::move(config)) {
   if (config_.account_sid.empty()) throw std::invalid_argument("twilio: account sid is required");
   if (config_.auth_token.empty()) throw std::invalid_argument("twilio: auth token is required");
   if (config_.from.empty() && config_.messaging_service_sid.empty()) {
@@ -54,16 +43,26 @@ TwilioSmsProvider::TwilioSmsProvider(http::HttpClient& http, TwilioConfig config
   messages_url_ = base + "/2010-04-01/Accounts/" + config_.account_sid + "/Messages.json";
 }
 
-Result<ProviderReceipt> TwilioSmsProvider::send(const OutboundMessage& message) {
-  http::HeaderList form = {{"To", message.to}};
-  if (!config_.messaging_service_sid.empty()) {
+Result<http::HttpRequest> TwilioProvider::build_request(const OutboundMessage& message) const {
+  if (message.to.empty()) return fail(Errc::kPermanent, std::string(name()) + ": no recipient");
+  http::HeaderList form = {{"To", config_.whatsapp ? whatsapp_address(message.to) : message.to}};
+  if (!message.sender.empty()) {
+    form.emplace_back("From", config_.whatsapp ? whatsapp_address(message.sender) : message.sender);
+  } else if (!config_.messaging_service_sid.empty()) {
     form.emplace_back("MessagingServiceSid", config_.messaging_service_sid);
   } else {
-    form.emplace_back("From", config_.from);
+    form.emplace_back("From", config_.whatsapp ? whatsapp_address(config_.from) : config_.from);
   }
-  form.emplace_back("Body", message.body);
-
-  const http::HttpRequest request{
+  if (config_.whatsapp && !config_.content_sid.empty()) {
+    if (message.code.empty()) {
+      return fail(Errc::kPermanent, "twilio-whatsapp: a content template needs the code");
+    }
+    form.emplace_back("ContentSid", config_.content_sid);
+    form.emplace_back("ContentVariables", nlohmann::json{{"1", message.code}}.dump());
+  } else {
+    form.emplace_back("Body", message.body);
+  }
+  return http::HttpRequest{
       .method = "POST",
       .url = messages_url_,
       .headers = {{"Content-Type", "application/x-www-form-urlencoded"},
@@ -72,26 +71,24 @@ Result<ProviderReceipt> TwilioSmsProvider::send(const OutboundMessage& message) 
       .timeout = config_.timeout,
       .basic_auth = std::make_pair(config_.account_sid, config_.auth_token.reveal()),
   };
-  auto response = http_.send(request);
-  if (!response) {
-    return fail(response.error().code,
-                "twilio job " + message.job_id + ": " + response.error().message);
-  }
-  if (response->status < 200 || response->status >= 300) {
-    return tl::unexpected(map_twilio_status(*response, message.job_id));
-  }
+}
 
-  const auto json = nlohmann::json::parse(response->body, nullptr, /*allow_exceptions=*/false);
+Result<ProviderReceipt> TwilioProvider::interpret(const http::HttpResponse& response,
+                                                  std::chrono::milliseconds elapsed) const {
+  if (response.status < 200 || response.status >= 300) {
+    return tl::unexpected(
+        classify_http_status("twilio", response, twilio_error_code(response.body)));
+  }
+  const auto json = nlohmann::json::parse(response.body, nullptr, /*allow_exceptions=*/false);
   const auto sid = json.is_object() ? json.find("sid") : json.end();
   if (!json.is_object() || sid == json.end() || !sid->is_string()) {
     // Twilio may have accepted the message; retrying risks a duplicate SMS, which for an OTP is
     // better than none, so this is reported as retryable.
-    return fail(Errc::kUnavailable, "twilio http " + std::to_string(response->status) +
-                                        " reply without a message sid, job " + message.job_id);
+    return fail(Errc::kUnavailable,
+                "twilio http " + std::to_string(response.status) + " reply without a message sid");
   }
-  return ProviderReceipt{.provider = std::string(name()),
-                         .message_id = sid->get<std::string>(),
-                         .latency = response->elapsed};
+  return ProviderReceipt{
+      .provider = std::string(name()), .message_id = sid->get<std::string>(), .latency = elapsed};
 }
 
 }  // namespace otp::delivery

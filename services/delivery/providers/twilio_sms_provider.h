@@ -18,32 +18,51 @@ struct TwilioConfig {
   std::string from;                   ///< E.164 number, short code or alphanumeric sender id
   std::string messaging_service_sid;  ///< `MG...`; when set it is sent instead of `From`
   std::chrono::milliseconds timeout{10000};
+  /// WhatsApp through the same Messages API: `To`/`From` become `whatsapp:+E164`.
+  bool whatsapp = false;
+  /// WhatsApp only: an approved Content API template (`HX...`, e.g. `whatsapp/authentication`).
+  /// When set the request carries `ContentSid` and `ContentVariables={"1":"<code>"}` instead of
+  /// `Body` (business-initiated WhatsApp messages must use an approved template).
+  std::string content_sid;
 };
 
-/// SMS through Twilio: `POST {base_url}/2010-04-01/Accounts/{AccountSid}/Messages.json` with HTTP
-/// Basic auth (AccountSid:AuthToken) and a form body of `To`, `From` or `MessagingServiceSid`,
-/// and `Body`. A 2xx reply yields the message `sid` (`SM...`) as the receipt's message id.
+/// SMS (or WhatsApp) through Twilio: `POST
+/// {base_url}/2010-04-01/Accounts/{AccountSid}/Messages.json` with HTTP Basic auth
+/// (AccountSid:AuthToken) and a form body of `To`, `From` or `MessagingServiceSid`, and `Body` (or
+/// `ContentSid` + `ContentVariables`). A 2xx reply yields the message `sid` (`SM...`/`MM...`) as
+/// the receipt's message id. The message's `sender` (the tenant's sender id), when set, is sent as
+/// `From` instead of the configured sender.
 ///
-/// Error mapping (see `Provider`): 400/404 and other 4xx -> kPermanent with Twilio's numeric error
-/// code (e.g. `twilio code 21211`); 401/403 -> kPermanent (credentials); 408 -> kTimeout;
-/// 429 -> kRateLimited carrying the `Retry-After` seconds when given; 5xx -> kUnavailable;
-/// transport errors as the `HttpClient` reports them.
+/// Error mapping (`classify_http_status`): 400/404 and other 4xx -> kPermanent with Twilio's
+/// numeric error code (e.g. `twilio code 21211`); 401/403 -> kPermanent (credentials);
+/// 408 -> kTimeout; 429 -> kRateLimited carrying `Retry-After`; 5xx -> kUnavailable.
 ///
-/// Holds `http` by reference (it must outlive the provider) and inherits its thread-safety: with a
-/// `CurlHttpClient`, one provider per thread. The configuration is copied.
-class TwilioSmsProvider final : public Provider {
+/// The halves are pure; `send()` uses `http` (which must outlive the provider and is not
+/// thread-safe: one provider per thread for synchronous use).
+class TwilioProvider final : public HttpProvider {
  public:
   /// Throws `std::invalid_argument` if `config` lacks the account sid, the token, or both a
   /// `from` and a `messaging_service_sid` (start-up only).
-  TwilioSmsProvider(http::HttpClient& http, TwilioConfig config);
+  TwilioProvider(http::HttpClient& http, TwilioConfig config);
+  explicit TwilioProvider(TwilioConfig config);  ///< halves only
 
-  [[nodiscard]] std::string_view name() const override { return "twilio"; }
-  [[nodiscard]] Result<ProviderReceipt> send(const OutboundMessage& message) override;
+  [[nodiscard]] std::string_view name() const override {
+    return config_.whatsapp ? "twilio-whatsapp" : "twilio";
+  }
+  [[nodiscard]] std::string_view channel() const override {
+    return config_.whatsapp ? "whatsapp" : "sms";
+  }
+  [[nodiscard]] Result<http::HttpRequest> build_request(
+      const OutboundMessage& message) const override;
+  [[nodiscard]] Result<ProviderReceipt> interpret(const http::HttpResponse& response,
+                                                  std::chrono::milliseconds elapsed) const override;
 
  private:
-  http::HttpClient& http_;
   TwilioConfig config_;
   std::string messages_url_;
 };
+
+using TwilioSmsProvider = TwilioProvider;
+using TwilioWhatsAppProvider = TwilioProvider;
 
 }  // namespace otp::delivery
