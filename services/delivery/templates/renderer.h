@@ -30,9 +30,9 @@ struct RenderedMessage {
   /// Sender id for the provider (`OutboundMessage::sender`): the template's own sender, else the
   /// tenant's default for the channel; empty = the provider's configured default.
   std::string sender;
-  int segments = 0;      ///< SMS segments (GSM-7 160/153, UCS-2 70/67); 0 for email/WhatsApp
-  std::string encoding;  ///< "gsm7" | "ucs2" for SMS; empty otherwise
-  std::string locale;    ///< the language actually used ("pt", "en", ...)
+  int segments = 0;           ///< SMS segments (GSM-7 160/153, UCS-2 70/67); 0 for email/WhatsApp
+  std::string encoding;       ///< "gsm7" | "ucs2" for SMS; empty otherwise
+  std::string locale;         ///< the language actually used ("pt", "en", ...)
   std::string template_name;  ///< "default" or the tenant template's name
   bool tenant_template = false;  ///< true when a tenant template was used, false for a built-in
 };
