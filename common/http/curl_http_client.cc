@@ -1,5 +1,7 @@
 #include "common/http/curl_http_client.h"
 
+#include "common/http/curl_easy_setup.h"
+
 #include <curl/curl.h>
 
 #include <algorithm>
@@ -9,70 +11,8 @@
 #include <string>
 
 namespace otp::http {
-namespace {
 
-// libcurl wants curl_global_init before any other call and once per process. A function-local
-// static gives a thread-safe "first use" without a public init call. There is deliberately no
-// curl_global_cleanup: handles owned by other statics may outlive this object at exit.
-void ensure_curl_global_init() {
-  static const CURLcode kInitResult = curl_global_init(CURL_GLOBAL_DEFAULT);
-  if (kInitResult != CURLE_OK) {
-    throw std::runtime_error(std::string("curl_global_init failed: ") +
-                             curl_easy_strerror(kInitResult));
-  }
-}
-
-// The one place where libcurl's transport codes become an Errc.
-Error map_transport_error(CURLcode code, const HttpRequest& request, const char* detail) {
-  std::string message = "http " + request.method + " " + url_origin(request.url) + ": " +
-                        curl_easy_strerror(code) + " (curl " + std::to_string(code) + ")";
-  if (detail != nullptr && detail[0] != '\0') message += ": " + std::string(detail);
-  switch (code) {
-    case CURLE_OPERATION_TIMEDOUT:
-      return Error{Errc::kTimeout, std::move(message)};
-    case CURLE_URL_MALFORMAT:
-    case CURLE_UNSUPPORTED_PROTOCOL:
-    case CURLE_BAD_FUNCTION_ARGUMENT:
-    case CURLE_NOT_BUILT_IN:
-    case CURLE_UNKNOWN_OPTION:
-      // The request could never be attempted: a configuration error or a bug, not an outage.
-      return Error{Errc::kInternal, std::move(message)};
-    default:
-      return Error{Errc::kUnavailable, std::move(message)};
-  }
-}
-
-std::string_view trim(std::string_view text) {
-  constexpr std::string_view kSpace = " \t\r\n";
-  const auto first = text.find_first_not_of(kSpace);
-  if (first == std::string_view::npos) return {};
-  return text.substr(first, text.find_last_not_of(kSpace) - first + 1);
-}
-
-std::size_t on_body(char* data, std::size_t size, std::size_t count, void* user) {
-  static_cast<std::string*>(user)->append(data, size * count);
-  return size * count;
-}
-
-std::size_t on_header(char* data, std::size_t size, std::size_t count, void* user) {
-  auto& headers = *static_cast<HeaderList*>(user);
-  const std::string_view line(data, size * count);
-  // A new status line starts a new header block (after a 100 Continue): keep only the last.
-  if (line.starts_with("HTTP/")) {
-    headers.clear();
-  } else if (const auto colon = line.find(':'); colon != std::string_view::npos) {
-    headers.emplace_back(std::string(trim(line.substr(0, colon))),
-                         std::string(trim(line.substr(colon + 1))));
-  }
-  return size * count;
-}
-
-struct SlistDeleter {
-  void operator()(curl_slist* list) const { curl_slist_free_all(list); }
-};
-using Slist = std::unique_ptr<curl_slist, SlistDeleter>;
-
-}  // namespace
+using detail::ensure_curl_global_init;
 
 class CurlHttpClient::Handle {
  public:
@@ -100,72 +40,21 @@ CurlHttpClient& CurlHttpClient::operator=(CurlHttpClient&&) noexcept = default;
 
 Result<HttpResponse> CurlHttpClient::send(const HttpRequest& request) {
   CURL* curl = handle_->get();
-  // Reset drops the previous request's options but keeps live connections and caches.
-  curl_easy_reset(curl);
-
-  Slist headers;
-  auto add_header = [&headers](const std::string& line) {
-    curl_slist* extended = curl_slist_append(headers.get(), line.c_str());
-    if (extended == nullptr) return false;
-    static_cast<void>(headers.release());
-    headers.reset(extended);
-    return true;
-  };
-  for (const auto& [name, value] : request.headers) {
-    if (!add_header(name + ": " + value)) return fail(Errc::kInternal, "http: out of memory");
+  detail::Exchange exchange{.request = request, .response = {}, .headers = {}, .error_buffer = {}};
+  if (auto prepared = detail::prepare_easy(curl, exchange); !prepared) {
+    return tl::unexpected(prepared.error());
   }
-  // Without this libcurl waits for "100 Continue" before larger bodies: a wasted round trip.
-  if (!add_header("Expect:")) return fail(Errc::kInternal, "http: out of memory");
-
-  HttpResponse response;
-  std::array<char, CURL_ERROR_SIZE> error_buffer{};
-  const auto timeout_ms = static_cast<long>(request.timeout.count());
-
-  // Option setters only fail for unknown options or out-of-memory; curl_easy_perform would then
-  // report the problem, so their results are not checked one by one.
-  curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, error_buffer.data());
-  curl_easy_setopt(curl, CURLOPT_URL, request.url.c_str());
-  curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http,https");
-  curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);  // no SIGALRM in a multi-threaded process
-  curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, timeout_ms);
-  curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS, timeout_ms);
-  curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers.get());
-  curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, &on_body);
-  curl_easy_setopt(curl, CURLOPT_WRITEDATA, &response.body);
-  curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, &on_header);
-  curl_easy_setopt(curl, CURLOPT_HEADERDATA, &response.headers);
-
-  if (request.method == "GET") {
-    curl_easy_setopt(curl, CURLOPT_HTTPGET, 1L);
-  } else if (request.method == "HEAD") {
-    curl_easy_setopt(curl, CURLOPT_NOBODY, 1L);
-  } else {
-    curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE_LARGE,
-                     static_cast<curl_off_t>(request.body.size()));
-    curl_easy_setopt(curl, CURLOPT_POSTFIELDS, request.body.c_str());
-    if (request.method != "POST") {
-      curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, request.method.c_str());
-    }
-  }
-  if (request.basic_auth) {
-    curl_easy_setopt(curl, CURLOPT_HTTPAUTH, CURLAUTH_BASIC);
-    curl_easy_setopt(curl, CURLOPT_USERNAME, request.basic_auth->first.c_str());
-    curl_easy_setopt(curl, CURLOPT_PASSWORD, request.basic_auth->second.c_str());
-  }
-
   const auto started = std::chrono::steady_clock::now();
   const CURLcode code = curl_easy_perform(curl);
-  response.elapsed = std::chrono::duration_cast<std::chrono::milliseconds>(
+  exchange.response.elapsed = std::chrono::duration_cast<std::chrono::milliseconds>(
       std::chrono::steady_clock::now() - started);
   // The handle keeps pointers to these buffers until the next reset; clear the dangerous ones.
-  curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, nullptr);
-  curl_easy_setopt(curl, CURLOPT_HTTPHEADER, nullptr);
-  curl_easy_setopt(curl, CURLOPT_PASSWORD, "");
-
-  if (code != CURLE_OK)
-    return tl::unexpected(map_transport_error(code, request, error_buffer.data()));
-  curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &response.status);
-  return response;
+  detail::release_easy(curl);
+  if (code != CURLE_OK) {
+    return tl::unexpected(detail::map_transport_error(code, request, exchange.error_buffer.data()));
+  }
+  curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &exchange.response.status);
+  return std::move(exchange.response);
 }
 
 }  // namespace otp::http

@@ -2,6 +2,9 @@
 
 #include "common/kafka/settings.h"
 
+#include <algorithm>
+#include <cctype>
+
 namespace otp::delivery {
 
 Result<DeliveryConfig> DeliveryConfig::from_env(const std::string& channel_flag,
@@ -33,10 +36,58 @@ Result<DeliveryConfig> DeliveryConfig::from_env(const std::string& channel_flag,
                              "_PROVIDER";
   std::vector<std::string> allowed = {"outbox"};
   if (config.channel == messages::Channel::kSms) allowed.emplace_back("twilio");
-  config.provider = env.choice(provider_key, "outbox", allowed);
-  if (config.provider == "outbox") {
+  // ---- delivery engine (issue 5): a provider list in failover order ----
+  config.providers = env.list(provider_key, {"outbox"});
+  if (config.providers.empty()) config.providers = {"outbox"};
+  for (const auto& name : config.providers) {
+    if (std::find(allowed.begin(), allowed.end(), name) == allowed.end()) {
+      env.reject(provider_key, "unknown provider " + name + " for this channel");
+    }
+  }
+  config.provider = config.providers.front();
+  config.consumer_group = env.string("OTP_CONSUMER_GROUP", "otp-delivery-" + channel);
+  config.concurrency = static_cast<std::size_t>(env.integer(
+      "OTP_DELIVERY_CONCURRENCY", static_cast<std::int64_t>(config.concurrency), 1, 100000));
+  config.max_pending_jobs = static_cast<std::size_t>(env.integer(
+      "OTP_DELIVERY_MAX_PENDING", static_cast<std::int64_t>(config.max_pending_jobs), 1, 1000000));
+  config.max_held_retries = static_cast<std::size_t>(
+      env.integer("OTP_DELIVERY_MAX_HELD_RETRIES",
+                  static_cast<std::int64_t>(config.max_held_retries), 1, 10000000));
+  config.max_attempts =
+      static_cast<int>(env.integer("OTP_DELIVERY_MAX_ATTEMPTS", config.max_attempts, 1, 100));
+  config.backoff_initial =
+      env.millis("OTP_DELIVERY_BACKOFF_INITIAL_MS", config.backoff_initial,
+                 std::chrono::milliseconds(10), std::chrono::milliseconds(600000));
+  config.backoff_max =
+      env.millis("OTP_DELIVERY_BACKOFF_MAX_MS", config.backoff_max, std::chrono::milliseconds(10),
+                 std::chrono::milliseconds(3600000));
+  config.max_retry_after =
+      env.millis("OTP_DELIVERY_MAX_RETRY_AFTER_MS", config.max_retry_after,
+                 std::chrono::milliseconds(0), std::chrono::milliseconds(3600000));
+  config.breaker_failures = static_cast<int>(
+      env.integer("OTP_DELIVERY_BREAKER_FAILURES", config.breaker_failures, 1, 10000));
+  config.breaker_open =
+      env.millis("OTP_DELIVERY_BREAKER_OPEN_MS", config.breaker_open, std::chrono::milliseconds(10),
+                 std::chrono::milliseconds(600000));
+  config.blocking_threads = static_cast<std::size_t>(env.integer(
+      "OTP_DELIVERY_BLOCKING_THREADS", static_cast<std::int64_t>(config.blocking_threads), 1, 256));
+  for (const auto& name : config.providers) {
+    std::string key = "OTP_";
+    for (char c : name) {
+      key.push_back(c == '-' ? '_'
+                             : static_cast<char>(std::toupper(static_cast<unsigned char>(c))));
+    }
+    const auto rate = env.integer(key + "_RATE_PER_SECOND", 0, 0, 1000000);
+    const auto burst = env.integer(key + "_BURST", std::max<std::int64_t>(1, rate), 1, 1000000);
+    config.pacing[name] = {static_cast<double>(rate), static_cast<double>(burst)};
+  }
+  // ---- end delivery engine ----
+  if (std::find(config.providers.begin(), config.providers.end(), "outbox") !=
+      config.providers.end()) {
     config.outbox_path = env.required_string("OTP_OUTBOX_PATH");
-  } else {
+  }
+  if (std::find(config.providers.begin(), config.providers.end(), "twilio") !=
+      config.providers.end()) {
     config.twilio_base_url = env.string("OTP_TWILIO_BASE_URL", config.twilio_base_url);
     config.twilio_account_sid = env.required_string("OTP_TWILIO_ACCOUNT_SID");
     config.twilio_auth_token = env.required_secret("OTP_TWILIO_AUTH_TOKEN");

@@ -6,7 +6,11 @@
 #include "common/messages/types.h"
 
 #include <chrono>
+#include <cstddef>
+#include <map>
 #include <string>
+#include <utility>
+#include <vector>
 
 namespace otp::delivery {
 
@@ -27,6 +31,25 @@ struct DeliveryConfig {
   std::string twilio_from;
   std::string twilio_messaging_service_sid;
   std::chrono::milliseconds provider_timeout{10000};
+
+  // ---- delivery engine (issue 5) ----
+  /// Providers of this channel in failover order (`OTP_<CHANNEL>_PROVIDER`, comma-separated, e.g.
+  /// `twilio,vonage`); `provider` is the first.
+  std::vector<std::string> providers = {"outbox"};
+  std::string consumer_group;            ///< OTP_CONSUMER_GROUP, default otp-delivery-<channel>
+  std::size_t concurrency = 256;         ///< OTP_DELIVERY_CONCURRENCY: requests in flight
+  std::size_t max_pending_jobs = 4096;   ///< OTP_DELIVERY_MAX_PENDING
+  std::size_t max_held_retries = 20000;  ///< OTP_DELIVERY_MAX_HELD_RETRIES
+  int max_attempts = 8;                  ///< OTP_DELIVERY_MAX_ATTEMPTS
+  std::chrono::milliseconds backoff_initial{500};     ///< OTP_DELIVERY_BACKOFF_INITIAL_MS
+  std::chrono::milliseconds backoff_max{30000};       ///< OTP_DELIVERY_BACKOFF_MAX_MS
+  std::chrono::milliseconds max_retry_after{300000};  ///< OTP_DELIVERY_MAX_RETRY_AFTER_MS
+  int breaker_failures = 5;                           ///< OTP_DELIVERY_BREAKER_FAILURES
+  std::chrono::milliseconds breaker_open{5000};       ///< OTP_DELIVERY_BREAKER_OPEN_MS
+  /// Per provider pacing, `OTP_<PROVIDER>_RATE_PER_SECOND` / `_BURST` (provider name upper-cased,
+  /// `-` as `_`); 0 = unpaced.
+  std::map<std::string, std::pair<double, double>> pacing;
+  std::size_t blocking_threads = 4;  ///< OTP_DELIVERY_BLOCKING_THREADS: outbox/SMTP senders
 
   /// `channel_flag` is the `--channel` argument, if given (it wins over OTP_CHANNEL).
   static Result<DeliveryConfig> from_env(const std::string& channel_flag,
