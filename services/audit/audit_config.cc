@@ -29,6 +29,8 @@ Result<AuditConfig> AuditConfig::from_env(config::EnvReader::Lookup lookup) {
       static_cast<std::size_t>(env.integer("OTP_AUDIT_BATCH_SIZE", 1000, 1, 100000));
   config.batch_age = env.millis("OTP_AUDIT_BATCH_MS", std::chrono::milliseconds(100),
                                 std::chrono::milliseconds(1), std::chrono::milliseconds(60000));
+  config.crash_after_commit =
+      static_cast<std::size_t>(env.integer("OTP_AUDIT_CRASH_AFTER_COMMIT", 0, 0, 1'000'000'000));
   config.log_level =
       env.choice("OTP_LOG_LEVEL", "info", {"trace", "debug", "info", "warn", "error"});
   if (auto done = env.finish(); !done) return tl::unexpected(done.error());

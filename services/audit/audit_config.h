@@ -20,6 +20,9 @@ struct AuditConfig {
   std::size_t batch_size = 1000;      ///< OTP_AUDIT_BATCH_SIZE: records per transaction, at most
   std::chrono::milliseconds batch_age{100};  ///< OTP_AUDIT_BATCH_MS: oldest record's wait, at most
   std::string log_level = "info";            ///< OTP_LOG_LEVEL
+  /// OTP_AUDIT_CRASH_AFTER_COMMIT, TEST-ONLY: `_exit(137)` right after the Nth committed batch,
+  /// before its offsets are stored (fault-injection tests); 0 (the default) = never.
+  std::size_t crash_after_commit = 0;
 
   /// The consumer group: one per deployment, shared by every otp-audit instance.
   static constexpr char kConsumerGroup[] = "otp-audit";

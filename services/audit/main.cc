@@ -9,6 +9,7 @@
 #include "common/process/signals.h"
 #include "services/audit/audit_config.h"
 #include "services/audit/audit_stage.h"
+#include "services/audit/crash_after_commit_store.h"
 #include "services/audit/pg_event_store.h"
 
 #include <spdlog/spdlog.h>
@@ -35,7 +36,15 @@ int run(const otp::audit::AuditConfig& config) {
     }
     spdlog::warn("audit.database_unavailable error=\"{}\" (writes retry)", schema.error().message);
   }
-  otp::audit::AuditStage stage(store);
+  // Test-only fault injection (README "Fault injection"); off unless the key is set.
+  otp::audit::CrashAfterCommitStore crashing(store, config.crash_after_commit);
+  if (config.crash_after_commit > 0) {
+    spdlog::warn("audit.fault_injection crash_after_commit={} (test-only)",
+                 config.crash_after_commit);
+  }
+  otp::audit::AuditStage stage(config.crash_after_commit > 0
+                                   ? static_cast<otp::audit::EventStore&>(crashing)
+                                   : static_cast<otp::audit::EventStore&>(store));
 
   auto producer = otp::kafka::KafkaProducer::create(config.kafka);  // for the dead-letter topic
   if (!producer) {
