@@ -1,14 +1,18 @@
 #!/usr/bin/env python3
 """Fake provider APIs for integration and e2e tests: a real HTTP server, Python stdlib only.
 
-Speaks Twilio's Programmable Messaging API as Twilio does (paths, HTTP Basic auth, form bodies,
-status codes, error JSON, message JSON), records every request, and lets a test inject latency
-and failures through control endpoints. Other providers (Vonage, Resend, Meta WhatsApp) plug in
-by adding a handler class and its entries to ROUTES.
+Speaks, as the real APIs do (paths, authentication, bodies, status codes, error JSON):
+  twilio  POST /2010-04-01/Accounts/{AccountSid}/Messages.json   (SMS and whatsapp: addresses)
+  vonage  POST /sms/json                     (form; HTTP 200 with messages[].status, "0" = ok)
+  resend  POST /emails                       (Bearer; JSON; {"id"}; Idempotency-Key honoured)
+  meta    POST /{version}/{phone_number_id}/messages  (Bearer; WhatsApp Cloud API templates)
+records every request, and lets a test inject latency and failures through control endpoints,
+for all providers or per provider.
 
 Usage:
   fake_providers.py --port 0 [--host 127.0.0.1] [--account-sid AC...] [--auth-token TOKEN]
-                    [--record-file requests.jsonl]
+                    [--vonage-key K] [--vonage-secret S] [--resend-key re_...]
+                    [--meta-token T] [--meta-phone-number-id ID] [--record-file requests.jsonl]
 
 The first line on stdout is `LISTENING <port>` once the socket accepts connections.
 
@@ -22,11 +26,16 @@ Control API (JSON):
                             request pops one status from `statuses` and fails with it (Twilio-shaped
                             error JSON; 429 carries `Retry-After: <retry_after>` if set); when the
                             queue is empty requests are served normally. Omitted keys keep their
-                            value; `"reset": true` restores the defaults first.
-  DELETE /_fake/behaviour   -> restores the defaults
+                            value; `"reset": true` restores the defaults first. With
+                            `"provider": "vonage"` (twilio, vonage, resend, meta) the change
+                            applies to that provider's route only, which then no longer follows
+                            the global behaviour. Vonage also takes `"vonage_statuses": ["1"]`:
+                            HTTP 200 replies whose message status is the popped code.
+  DELETE /_fake/behaviour   -> restores the defaults (global and per provider)
 
 A recorded request: {"time": "2026-11-21T21:30:00.123Z", "provider": "twilio", "method": "POST",
-"path": "...", "headers": {...}, "form": {"To": "...", ...}, "status": 201}. The Authorization header
+"path": "...", "headers": {...}, "form": {"To": "...", ...}, "json": null, "status": 201}
+(`json` holds a parsed JSON request body, `form` a parsed form body). The Authorization header
 is recorded as "Basic <user>:***": the user (Twilio's account sid) is kept, the secret is not.
 """
 
@@ -40,6 +49,7 @@ import sys
 import threading
 import time
 import urllib.parse
+import uuid
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -61,45 +71,71 @@ def rfc2822_now():
     return time.strftime("%a, %d %b %Y %H:%M:%S +0000", time.gmtime())
 
 
-def sms_segments(body):
-    """Segments as a carrier counts them: GSM-7 (160/153 septets) or UCS-2 (70/67 units)."""
+def sms_segments_encoding(body):
+    """(segments, "gsm7"|"ucs2") as a carrier counts them: 160/153 septets or 70/67 units."""
     if all(c in GSM7_BASIC or c in GSM7_EXTENDED for c in body):
         septets = sum(2 if c in GSM7_EXTENDED else 1 for c in body)
-        return 1 if septets <= 160 else -(-septets // 153)
+        return (1 if septets <= 160 else -(-septets // 153)), "gsm7"
     units = len(body.encode("utf-16-le")) // 2
-    return 1 if units <= 70 else -(-units // 67)
+    return (1 if units <= 70 else -(-units // 67)), "ucs2"
+
+
+def sms_segments(body):
+    return sms_segments_encoding(body)[0]
 
 
 class State:
     """Everything shared between request threads: config, behaviour, recorded requests."""
 
-    def __init__(self, account_sid, auth_token, record_file):
-        self.account_sid = account_sid
-        self.auth_token = auth_token
+    def __init__(self, args, record_file):
+        self.account_sid = args.account_sid
+        self.auth_token = args.auth_token
+        self.vonage_key = args.vonage_key
+        self.vonage_secret = args.vonage_secret
+        self.resend_key = args.resend_key
+        self.meta_token = args.meta_token
+        self.meta_phone_number_id = args.meta_phone_number_id
         self.lock = threading.Lock()
         self.requests = []
+        self.idempotency = {}  # resend: Idempotency-Key -> (body, reply)
         self.record_file = open(record_file, "a", encoding="utf-8") if record_file else None
         self.behaviour = self.default_behaviour()
+        self.provider_behaviour = {}  # provider name -> behaviour overriding the global one
 
     @staticmethod
     def default_behaviour():
-        return {"latency_ms": 0, "statuses": [], "retry_after": None}
+        return {"latency_ms": 0, "statuses": [], "retry_after": None, "vonage_statuses": []}
 
     def update_behaviour(self, change):
         with self.lock:
+            provider = change.get("provider")
             if change.get("reset"):
-                self.behaviour = self.default_behaviour()
-            for key in ("latency_ms", "statuses", "retry_after"):
+                if provider:
+                    self.provider_behaviour.pop(provider, None)
+                else:
+                    self.behaviour = self.default_behaviour()
+                    self.provider_behaviour = {}
+            if provider:
+                target = self.provider_behaviour.setdefault(provider, self.default_behaviour())
+            else:
+                target = self.behaviour
+            for key in ("latency_ms", "statuses", "retry_after", "vonage_statuses"):
                 if key in change:
-                    self.behaviour[key] = change[key]
-            return dict(self.behaviour)
+                    target[key] = list(change[key]) if isinstance(change[key], list) else change[key]
+            current = dict(self.behaviour)
+            current["providers"] = {k: dict(v) for k, v in self.provider_behaviour.items()}
+            return current
 
-    def next_injected(self):
-        """(latency seconds, injected status or None, retry_after) for one provider request."""
+    def next_injected(self, provider):
+        """(latency seconds, injected status or None, retry_after, vonage status or None)."""
         with self.lock:
-            statuses = self.behaviour["statuses"]
+            behaviour = self.provider_behaviour.get(provider, self.behaviour)
+            statuses = behaviour["statuses"]
             status = statuses.pop(0) if statuses else None
-            return self.behaviour["latency_ms"] / 1000.0, status, self.behaviour["retry_after"]
+            vonage = behaviour["vonage_statuses"]
+            vonage_status = vonage.pop(0) if vonage and provider == "vonage" else None
+            return (behaviour["latency_ms"] / 1000.0, status, behaviour["retry_after"],
+                    vonage_status)
 
     def record(self, entry):
         with self.lock:
@@ -166,7 +202,7 @@ class TwilioMessages:
             return None
         return user
 
-    def handle(self, match, headers, form):
+    def handle(self, match, headers, form, data):
         if self.authenticated_user(headers) is None:
             return self.error(
                 401, 20003, "Authenticate", {"WWW-Authenticate": 'Basic realm="Twilio API"'}
@@ -225,14 +261,206 @@ class TwilioMessages:
         return Reply(201, message)
 
 
-# (method, path pattern, handler class). Vonage (`POST /sms/json`), Resend (`POST /emails`) and
-# Meta (`POST /v{version}/{phone_number_id}/messages`) go here, each with its own handler class.
+def bearer_token(headers):
+    auth = headers.get("Authorization", "")
+    return auth[7:] if auth.startswith("Bearer ") else None
+
+
+class VonageSms:
+    """POST /sms/json of the Vonage (Nexmo) SMS API: HTTP 200 with a status per message part."""
+
+    provider = "vonage"
+    ERROR_TEXT = {
+        "1": "Throughput Rate Exceeded - please wait [ 30 ] and retry",
+        "2": "Missing to param",
+        "3": "Invalid to param",
+        "4": "Bad Credentials",
+        "5": "Internal Error",
+        "6": "Invalid Message",
+        "7": "Number barred.",
+        "8": "Partner account barred.",
+        "9": "Partner quota exceeded.",
+        "10": "Too many existing binds",
+        "15": "Illegal Sender Address - rejected",
+        "29": "Non White-listed Destination - rejected",
+    }
+
+    def __init__(self, state):
+        self.state = state
+
+    @classmethod
+    def refused(cls, status):
+        status = str(status)
+        return Reply(
+            200,
+            {
+                "message-count": "1",
+                "messages": [{"status": status, "error-text": cls.ERROR_TEXT.get(status, "Error")}],
+            },
+        )
+
+    def injected(self, status, retry_after):
+        headers = {"Retry-After": str(retry_after)} if status == 429 and retry_after else {}
+        return Reply(status, {"error_title": HTTPStatus(status).phrase}, headers)
+
+    def handle(self, match, headers, form, data):
+        for name in ("api_key", "api_secret", "from", "to", "text"):
+            if not form.get(name):
+                if name in ("api_key", "api_secret"):
+                    return self.refused(4) if form.get("api_key") else self.refused(2)
+                return Reply(200, {"message-count": "1", "messages": [
+                    {"status": "2", "error-text": "Missing %s param" % name}]})
+        if form["api_key"] != self.state.vonage_key or form["api_secret"] != self.state.vonage_secret:
+            return self.refused(4)
+        to = form["to"]
+        if not re.match(r"^[1-9][0-9]{6,14}$", to):
+            return self.refused(3)
+        text = form["text"]
+        unicode_type = form.get("type") == "unicode"
+        if not unicode_type and sms_segments_encoding(text)[1] == "ucs2":
+            # Vonage would garble it; a test that forgets type=unicode must see the difference.
+            return self.refused(6)
+        segments = sms_segments(text)
+        parts = []
+        for _ in range(segments):
+            part = {
+                "to": to,
+                "message-id": secrets.token_hex(8).upper(),
+                "status": "0",
+                "remaining-balance": "10.00000000",
+                "message-price": "0.03330000",
+                "network": "23410",
+            }
+            if form.get("client-ref"):
+                part["client-ref"] = form["client-ref"]
+            parts.append(part)
+        return Reply(200, {"message-count": str(segments), "messages": parts})
+
+
+class ResendEmails:
+    """POST /emails of the Resend API (resend.com/docs/api-reference/emails/send-email)."""
+
+    provider = "resend"
+    NAMES = {400: "validation_error", 401: "missing_api_key", 403: "invalid_api_key",
+             404: "not_found", 422: "validation_error", 429: "rate_limit_exceeded",
+             500: "application_error", 503: "application_error"}
+
+    def __init__(self, state):
+        self.state = state
+
+    @staticmethod
+    def error(status, name, message, headers=None):
+        return Reply(status, {"statusCode": status, "name": name, "message": message}, headers)
+
+    def injected(self, status, retry_after):
+        headers = {"retry-after": str(retry_after)} if status == 429 and retry_after else {}
+        return self.error(status, self.NAMES.get(status, "application_error"),
+                          HTTPStatus(status).phrase, headers)
+
+    def handle(self, match, headers, form, data):
+        token = bearer_token(headers)
+        if token is None:
+            return self.error(401, "missing_api_key", "Missing API key in the authorization header.")
+        if token != self.state.resend_key:
+            return self.error(403, "invalid_api_key", "API key is invalid")
+        if not isinstance(data, dict):
+            return self.error(422, "validation_error", "Invalid JSON body")
+        to = data.get("to")
+        to_list = [to] if isinstance(to, str) else to
+        for name in ("from", "to", "subject"):
+            if not data.get(name):
+                return self.error(422, "missing_required_field",
+                                  "Missing `%s` field." % name)
+        if not isinstance(to_list, list) or not all(
+            isinstance(a, str) and re.match(r"^[^@\s<>]+@[^@\s<>]+$", a) for a in to_list
+        ) or len(to_list) > 50:
+            return self.error(422, "validation_error", "Invalid `to` field.")
+        if not re.search(r"[^@\s<>]+@[^@\s<>]+", data["from"]):
+            return self.error(422, "validation_error", "Invalid `from` field.")
+        if not data.get("html") and not data.get("text"):
+            return self.error(422, "validation_error", "Missing `html` or `text` field.")
+        key = headers.get("Idempotency-Key")
+        with self.state.lock:
+            if key and key in self.state.idempotency:
+                body, reply = self.state.idempotency[key]
+                if body != data:
+                    return self.error(409, "invalid_idempotent_request",
+                                      "Same idempotency key used with a different request payload.")
+                return reply
+        reply = Reply(200, {"id": str(uuid.uuid4())})
+        if key:
+            with self.state.lock:
+                self.state.idempotency[key] = (data, reply)
+        return reply
+
+
+class MetaMessages:
+    """POST /{version}/{phone_number_id}/messages of the WhatsApp Cloud API (templates only)."""
+
+    provider = "meta"
+    CODES = {400: (100, "Invalid parameter"), 401: (190, "Invalid OAuth access token."),
+             429: (130429, "Rate limit hit"), 500: (131000, "Something went wrong"),
+             503: (131016, "Service unavailable")}
+
+    def __init__(self, state):
+        self.state = state
+
+    @staticmethod
+    def error(status, code, message, headers=None):
+        return Reply(status, {"error": {"message": message, "type": "OAuthException", "code": code,
+                                        "fbtrace_id": "A" + secrets.token_hex(11)}}, headers)
+
+    def injected(self, status, retry_after):
+        code, message = self.CODES.get(status, (131000, HTTPStatus(status).phrase))
+        headers = {"Retry-After": str(retry_after)} if status == 429 and retry_after else {}
+        return self.error(status, code, message, headers)
+
+    def handle(self, match, headers, form, data):
+        token = bearer_token(headers)
+        if token != self.state.meta_token:
+            return self.error(401, 190, "Invalid OAuth access token - Cannot parse access token")
+        if match.group("phone_number_id") != self.state.meta_phone_number_id:
+            return self.error(400, 100, "Unsupported post request. Object with ID '%s' does not exist"
+                              % match.group("phone_number_id"))
+        if not isinstance(data, dict) or data.get("messaging_product") != "whatsapp":
+            return self.error(400, 100, "The parameter messaging_product is required.")
+        to = str(data.get("to", ""))
+        if not re.match(r"^\+?[1-9][0-9]{6,14}$", to):
+            return self.error(400, 131026, "Message Undeliverable.")
+        if data.get("type") != "template" or not isinstance(data.get("template"), dict):
+            return self.error(400, 131051, "Unsupported message type")
+        template = data["template"]
+        if not template.get("name") or not (template.get("language") or {}).get("code"):
+            return self.error(400, 132001, "Template name does not exist in the translation")
+        components = template.get("components") or []
+        body = [c for c in components if c.get("type") == "body"]
+        button = [c for c in components if c.get("type") == "button"]
+        try:
+            code = body[0]["parameters"][0]["text"]
+            ok = (button[0]["sub_type"] == "url" and str(button[0]["index"]) == "0"
+                  and button[0]["parameters"][0]["text"] == code and len(code) <= 15)
+        except (IndexError, KeyError, TypeError):
+            ok = False
+        if not ok:
+            return self.error(400, 132000, "Number of parameters does not match the expected number"
+                              " of params")
+        wa_id = to.lstrip("+")
+        return Reply(200, {"messaging_product": "whatsapp",
+                           "contacts": [{"input": to, "wa_id": wa_id}],
+                           "messages": [{"id": "wamid." + secrets.token_hex(24).upper(),
+                                         "message_status": "accepted"}]})
+
+
+# (method, path pattern, handler class).
 ROUTES = [
     (
         "POST",
         re.compile(r"^/2010-04-01/Accounts/(?P<account_sid>[^/]+)/Messages\.json$"),
         TwilioMessages,
     ),
+    ("POST", re.compile(r"^/sms/json$"), VonageSms),
+    ("POST", re.compile(r"^/emails$"), ResendEmails),
+    ("POST", re.compile(r"^/v[0-9]+\.[0-9]+/(?P<phone_number_id>[^/]+)/messages$"), MetaMessages),
 ]
 
 
@@ -285,18 +513,29 @@ class Handler(BaseHTTPRequestHandler):
         self.send_json(404, {"code": 20404, "message": "Not Found", "status": 404})
 
     def serve_provider(self, handler_class, match, path, raw, received):
-        latency, injected, retry_after = self.state.next_injected()
+        latency, injected, retry_after, vonage_status = self.state.next_injected(
+            handler_class.provider
+        )
         if latency > 0:
             time.sleep(latency)
         handler = handler_class(self.state)
         form = {}
-        if self.headers.get("Content-Type", "").startswith("application/x-www-form-urlencoded"):
+        data = None
+        content_type = self.headers.get("Content-Type", "")
+        if content_type.startswith("application/x-www-form-urlencoded"):
             parsed = urllib.parse.parse_qs(raw.decode("utf-8", "replace"), keep_blank_values=True)
             form = {name: values[0] for name, values in parsed.items()}
+        elif content_type.startswith("application/json"):
+            try:
+                data = json.loads(raw or b"null")
+            except ValueError:
+                data = None
         if injected is not None:
             reply = handler.injected(int(injected), retry_after)
+        elif vonage_status is not None:
+            reply = VonageSms.refused(vonage_status)
         else:
-            reply = handler.handle(match, self.headers, form)
+            reply = handler.handle(match, self.headers, form, data)
         self.state.record(
             {
                 "time": received,
@@ -304,7 +543,8 @@ class Handler(BaseHTTPRequestHandler):
                 "method": self.command,
                 "path": path,
                 "headers": self.recorded_headers(),
-                "form": form,
+                "form": {k: ("***" if k == "api_secret" else v) for k, v in form.items()},
+                "json": data,
                 "body": None if form else raw.decode("utf-8", "replace"),
                 "status": reply.status,
             }
@@ -340,6 +580,7 @@ class Handler(BaseHTTPRequestHandler):
         elif path == "/_fake/behaviour" and self.command == "GET":
             with state.lock:
                 current = dict(state.behaviour)
+                current["providers"] = {k: dict(v) for k, v in state.provider_behaviour.items()}
             self.send_json(200, current)
         elif path == "/_fake/behaviour" and self.command == "POST":
             try:
@@ -351,6 +592,9 @@ class Handler(BaseHTTPRequestHandler):
                     isinstance(s, int) and 100 <= s <= 599 for s in statuses
                 ):
                     raise ValueError("statuses must be a list of HTTP status codes")
+                provider = change.get("provider")
+                if provider is not None and provider not in {r[2].provider for r in ROUTES}:
+                    raise ValueError("unknown provider %r" % provider)
             except ValueError as error:
                 self.send_json(400, {"error": str(error)})
                 return
@@ -367,10 +611,15 @@ def main():
     parser.add_argument("--port", type=int, default=0, help="0 picks a free port")
     parser.add_argument("--account-sid", default="AC" + "0" * 32)
     parser.add_argument("--auth-token", default="fake-auth-token")
+    parser.add_argument("--vonage-key", default="fake-vonage-key")
+    parser.add_argument("--vonage-secret", default="fake-vonage-secret")
+    parser.add_argument("--resend-key", default="re_fake_key")
+    parser.add_argument("--meta-token", default="fake-meta-token")
+    parser.add_argument("--meta-phone-number-id", default="100000000000001")
     parser.add_argument("--record-file", default="", help="append each request as a JSON line")
     args = parser.parse_args()
 
-    Handler.state = State(args.account_sid, args.auth_token, args.record_file)
+    Handler.state = State(args, args.record_file)
     server = ThreadingHTTPServer((args.host, args.port), Handler)
     server.daemon_threads = True
 
