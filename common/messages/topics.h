@@ -11,6 +11,10 @@ namespace otp::messages {
 /// Header names shared by producers and consumers of the request/reply topics.
 inline constexpr char kHeaderCorrelationId[] = "correlation_id";
 inline constexpr char kHeaderReplyPartition[] = "reply_partition";
+/// On a send request: also answer with the first delivery outcome, under this correlation id
+/// (on `reply_partition`). The generator copies both onto the delivery job; the delivery worker
+/// replies when the job reaches its final outcome.
+inline constexpr char kHeaderDeliveryCorrelationId[] = "delivery_correlation_id";
 /// Dead-letter headers: why a record was parked, and where it came from.
 inline constexpr char kHeaderDlqReason[] = "dlq_reason";
 inline constexpr char kHeaderDlqErrorCode[] = "dlq_error_code";

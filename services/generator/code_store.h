@@ -32,6 +32,24 @@ struct IssueRequest {
   /// At most this many new verifications per tenant + recipient in any `send_window` (sliding).
   int sends_per_window = 5;
   std::chrono::milliseconds send_window{600'000};
+  /// The recipient sealed with the seal key ring (AAD = `recipient_aad(vid)`), kept with the
+  /// verification id index so that resend, cancel and status can find it by id alone. Empty
+  /// key_id: not kept.
+  crypto::Sealed sealed_recipient{};
+};
+
+/// Additional authenticated data of a sealed recipient: distinct from a sealed code's (the bare
+/// verification id), so neither can be passed off as the other.
+inline std::string recipient_aad(const std::string& verification_id) {
+  return "recipient|" + verification_id;
+}
+
+/// The sends-per-destination window as one send left it (the RateLimit-* numbers of its reply):
+/// sends counted in the window including this one, and how long until the oldest leaves it.
+struct SendWindow {
+  int used = 0;
+  std::chrono::milliseconds reset{0};
+  bool operator==(const SendWindow&) const = default;
 };
 
 enum class IssueOutcome {
@@ -56,12 +74,18 @@ struct IssuedCode {
   TimePoint expires_at{};
   messages::Status status = messages::Status::kPending;  ///< now, not at creation
   std::chrono::milliseconds retry_after{0};
+  /// kCreated and kReplayed (as at creation): the send window after this send.
+  std::optional<SendWindow> window{};
 };
 
 /// Where a verification lives, as found by `lookup`. `handle` is opaque to callers.
 struct CodeLocation {
   std::string handle{};
   std::string hmac_key_id{};  ///< compute the candidate HMAC with this key
+  /// Kept at issue (see IssueRequest::sealed_recipient); nullopt for verifications issued
+  /// before it was kept.
+  std::optional<crypto::Sealed> sealed_recipient{};
+  std::optional<messages::Channel> channel{};
 };
 
 struct CheckRequest {
@@ -94,7 +118,10 @@ struct ResendRequest {
   std::string tenant{};
   std::string verification_id{};
   std::string request_id{};
+  /// Locates the verification with tenant and id; empty: `handle` (from `lookup`) does, for
+  /// requests that name only the verification id.
   std::string recipient_hash{};
+  std::string handle{};
   /// Policy `new`: store `code_hmac` and `sealed_code` (a new code; the old one stops verifying)
   /// and restart the TTL. Policy `same`: re-send the stored sealed code, expiry unchanged.
   bool new_code = true;
@@ -127,13 +154,34 @@ struct ResentCode {
   TimePoint expires_at{};
   messages::Status status = messages::Status::kPending;
   std::chrono::milliseconds retry_after{0};
+  std::optional<SendWindow> window{};  ///< kResent and kReplayed: the window after this send
 };
 
+/// Located like ResendRequest: by recipient hash, or by `handle` when that is empty.
 struct CancelRequest {
   std::string tenant{};
   std::string verification_id{};
   std::string request_id{};
   std::string recipient_hash{};
+  std::string handle{};
+};
+
+/// A read-only look at one verification. Located like ResendRequest.
+struct StatusRequest {
+  std::string tenant{};
+  std::string verification_id{};
+  std::string recipient_hash{};
+  std::string handle{};
+};
+
+/// The live state: a pending verification past its expiry reads as expired (not written back;
+/// the next check settles it).
+struct StatusResult {
+  bool found = false;
+  messages::Status status = messages::Status::kFailed;
+  int attempts_remaining = 0;
+  TimePoint expires_at{};
+  messages::Channel channel = messages::Channel::kSms;
 };
 
 enum class CancelOutcome {
@@ -174,6 +222,7 @@ struct SendToken {
 ///   send; it counts toward the sends per destination and never resets attempts or failures.
 /// - `cancel` moves pending to canceled; a settled verification is left as it is.
 /// - `resend` and `cancel` remember their answer per request id: a replay gets it unchanged.
+/// - `status` changes nothing.
 /// - Any failure to reach the store is kUnavailable; nothing is ever approved without the store.
 ///
 /// Implementations need not be thread-safe (one per consumer thread).
@@ -193,6 +242,7 @@ class CodeStore {
 
   [[nodiscard]] virtual Result<ResentCode> resend(const ResendRequest& request) = 0;
   [[nodiscard]] virtual Result<CancelResult> cancel(const CancelRequest& request) = 0;
+  [[nodiscard]] virtual Result<StatusResult> status(const StatusRequest& request) = 0;
 
   /// nullopt if the send may go ahead, else how long until the bucket has a token again.
   [[nodiscard]] virtual Result<std::optional<std::chrono::milliseconds>> take_send_token(

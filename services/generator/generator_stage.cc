@@ -138,6 +138,50 @@ Result<std::optional<ReplyRoute>> reply_route(const kafka::Record& record) {
   return ReplyRoute{*correlation_id, number};
 }
 
+// `delivery_correlation_id` (and the `reply_partition` it answers on) ask the delivery worker to
+// reply with the first delivery outcome: copied onto the delivery job as headers.
+Result<std::vector<kafka::Header>> delivery_headers(const kafka::Record& record) {
+  auto correlation_id = record.header(messages::kHeaderDeliveryCorrelationId);
+  if (!correlation_id) return std::vector<kafka::Header>{};
+  if (correlation_id->empty() || correlation_id->size() > kMaxCorrelationIdLength ||
+      !std::all_of(correlation_id->begin(), correlation_id->end(), is_id_char)) {
+    return fail(Errc::kInvalidInput, "delivery_correlation_id is not an id");
+  }
+  auto partition = record.header(messages::kHeaderReplyPartition);
+  if (!partition) {
+    return fail(Errc::kInvalidInput, "delivery_correlation_id needs a reply_partition header");
+  }
+  return std::vector<kafka::Header>{{messages::kHeaderDeliveryCorrelationId, *correlation_id},
+                                    {messages::kHeaderReplyPartition, *partition}};
+}
+
+RequestKind kind_of(messages::SendAction action) {
+  switch (action) {
+    case messages::SendAction::kSend:
+      return RequestKind::kSend;
+    case messages::SendAction::kResend:
+      return RequestKind::kResend;
+    case messages::SendAction::kCancel:
+      return RequestKind::kCancel;
+    case messages::SendAction::kStatus:
+      return RequestKind::kStatus;
+  }
+  return RequestKind::kSend;
+}
+
+// The tenant's fallback order for a job on `channel`: allowed channels that can reach the
+// recipient (a phone number: sms, whatsapp; an address: email), this one excluded.
+std::vector<messages::Channel> fallback_channels(const TenantSettings& settings,
+                                                 messages::Channel channel) {
+  const bool phone = channel != messages::Channel::kEmail;
+  std::vector<messages::Channel> out;
+  for (auto next : settings.channel_fallback) {
+    const bool next_phone = next != messages::Channel::kEmail;
+    if (next != channel && next_phone == phone && settings.allows(next)) out.push_back(next);
+  }
+  return out;
+}
+
 /// The reply every handler starts from: failed with `outcome` until the handler says otherwise.
 messages::Reply reply_skeleton(RequestKind kind, const std::string& request_id,
                                const std::string& tenant, const std::string& verification_id,
@@ -170,12 +214,14 @@ Result<GeneratorInput> GeneratorStage::decode(const kafka::Record& record) const
   if (record.topic == topics_.send_requests) {
     auto request = messages::decode_send_requested(record.value);
     if (!request) return tl::unexpected(request.error());
-    return GeneratorInput{std::move(*request), std::move(*route)};
+    auto headers = delivery_headers(record);
+    if (!headers) return tl::unexpected(headers.error());
+    return GeneratorInput{std::move(*request), std::move(*route), std::move(*headers)};
   }
   if (record.topic == topics_.verify_requests) {
     auto request = messages::decode_verify_requested(record.value);
     if (!request) return tl::unexpected(request.error());
-    return GeneratorInput{std::move(*request), std::move(*route)};
+    return GeneratorInput{std::move(*request), std::move(*route), {}};
   }
   return fail(Errc::kInvalidInput, "generator: unexpected topic " + record.topic);
 }
@@ -184,7 +230,7 @@ Result<std::vector<kafka::OutboundRecord>> GeneratorStage::handle(const Generato
   return std::visit(
       [&](const auto& request) -> Result<Outputs> {
         if constexpr (std::is_same_v<std::decay_t<decltype(request)>, messages::SendRequested>) {
-          return handle_send(request, input.reply_to);
+          return handle_send(request, input.reply_to, input.job_headers);
         } else {
           return handle_verify(request, input.reply_to);
         }
@@ -193,31 +239,65 @@ Result<std::vector<kafka::OutboundRecord>> GeneratorStage::handle(const Generato
 }
 
 Result<GeneratorStage::Outputs> GeneratorStage::handle_send(
-    const messages::SendRequested& request, const std::optional<ReplyRoute>& reply_to) {
+    const messages::SendRequested& original, const std::optional<ReplyRoute>& reply_to,
+    const std::vector<kafka::Header>& job_headers) {
   const crypto::Key& hmac_key = config_.hmac_keys.active();
   const std::string verification_id =
-      request.verification_id.empty()
-          ? derive_verification_id(hmac_key, request.tenant, request.request_id)
-          : request.verification_id;
+      original.verification_id.empty()
+          ? derive_verification_id(hmac_key, original.tenant, original.request_id)
+          : original.verification_id;
+  const bool resending = original.action == messages::SendAction::kResend;
   Outputs outputs;
-  auto answer = reply_skeleton(RequestKind::kSend, request.request_id, request.tenant,
+  auto answer = reply_skeleton(kind_of(original.action), original.request_id, original.tenant,
                                verification_id, Outcome::kInvalidRequest);
-  answer.channel = request.channel;
+  answer.channel = original.channel;
 
   const auto refuse = [&](Outcome outcome, const char* reason, std::string message) {
-    spdlog::warn("send.rejected verification_id={} tenant={} channel={} reason={}", verification_id,
-                 request.tenant, messages::to_string(request.channel), reason);
+    spdlog::warn("{}.rejected verification_id={} tenant={} channel={} reason={}",
+                 resending ? "resend" : "send", verification_id, original.tenant,
+                 messages::to_string(answer.channel.value_or(original.channel)), reason);
     answer.outcome = outcome;
     answer.message = std::move(message);
     reply(outputs, reply_to, std::move(answer));
     return outputs;
   };
 
-  auto found = tenants_.find(request.tenant);
+  auto found = tenants_.find(original.tenant);
   if (!found) return tl::unexpected(found.error());
   if (!*found) return refuse(Outcome::kInvalidRequest, "unknown_tenant", "unknown tenant");
   const TenantSettings& settings = **found;
-  if (request.action == messages::SendAction::kCancel) return handle_cancel(request, reply_to);
+  if (original.action == messages::SendAction::kCancel) return handle_cancel(original, reply_to);
+  if (original.action == messages::SendAction::kStatus) return handle_status(original, reply_to);
+
+  // A resend acts on an existing verification, found by id. A request that names only the id
+  // (the HTTP API's) gets the recipient and channel the verification was issued for.
+  std::optional<CodeLocation> location;
+  std::optional<messages::SendRequested> resolved;
+  if (resending) {
+    auto looked_up = store_.lookup(original.tenant, verification_id);
+    if (!looked_up) return tl::unexpected(looked_up.error());
+    if (!*looked_up) return refuse(Outcome::kNotFound, "not_found", "no such verification");
+    location = std::move(**looked_up);
+    if (original.recipient.empty()) {
+      if (!location->sealed_recipient || !location->channel) {
+        return refuse(Outcome::kInvalidRequest, "recipient_unknown",
+                      "this verification can only be resent with its recipient");
+      }
+      auto recipient = sealer_.unseal(*location->sealed_recipient, recipient_aad(verification_id));
+      if (!recipient) {
+        // A seal key still protecting live verifications was dropped: park, do not guess.
+        return fail(Errc::kInternal, "verification " + verification_id +
+                                         ": the stored recipient does not open (" +
+                                         recipient.error().message + ")");
+      }
+      resolved = original;
+      resolved->recipient = std::move(*recipient);
+      resolved->channel = *location->channel;
+      answer.channel = *location->channel;
+    }
+  }
+  const messages::SendRequested& request = resolved ? *resolved : original;
+
   if (!is_plausible_recipient(request.recipient, request.channel)) {
     return refuse(Outcome::kInvalidRequest, "bad_recipient",
                   "recipient is not valid for the channel");
@@ -235,8 +315,8 @@ Result<GeneratorStage::Outputs> GeneratorStage::handle_send(
                   "codes cannot be sent to this country for this tenant");
   }
 
-  if (request.action == messages::SendAction::kResend) {
-    return handle_resend(request, reply_to, settings, test_code);
+  if (resending) {
+    return handle_resend(request, reply_to, settings, test_code, *location, job_headers);
   }
 
   const std::string recipient_hash =
@@ -255,6 +335,7 @@ Result<GeneratorStage::Outputs> GeneratorStage::handle_send(
                                        .burst = settings.send_burst});
   if (!token) return tl::unexpected(token.error());
   if (*token) return limited(Outcome::kRateLimited, "tenant_send_rate", **token);
+  answer.rate_limit_limit = settings.sends_per_destination;
 
   std::string code = test_code != nullptr ? *test_code : codes_.generate(settings.code_length);
   const int code_length = static_cast<int>(code.size());
@@ -272,7 +353,8 @@ Result<GeneratorStage::Outputs> GeneratorStage::handle_send(
       .ttl = settings.ttl,
       .retention = config_.retention,
       .sends_per_window = settings.sends_per_destination,
-      .send_window = settings.send_window};
+      .send_window = settings.send_window,
+      .sealed_recipient = sealer_.seal(request.recipient, recipient_aad(verification_id))};
   cleanse(code);
 
   auto issued = store_.issue(issue);
@@ -282,6 +364,8 @@ Result<GeneratorStage::Outputs> GeneratorStage::handle_send(
                   "verification id or request id already used for another request");
   }
   if (issued->outcome == IssueOutcome::kRateLimited) {
+    answer.rate_limit_remaining = 0;
+    answer.rate_limit_reset_seconds = retry_after_seconds(issued->retry_after);
     return limited(Outcome::kRateLimited, "sends_per_destination", issued->retry_after);
   }
   if (issued->outcome == IssueOutcome::kLocked) {
@@ -309,11 +393,15 @@ Result<GeneratorStage::Outputs> GeneratorStage::handle_send(
                               .locale = request.locale,
                               .expires_at = stored.expires_at,
                               .deadline = stored.expires_at - config_.delivery_margin,
-                              .attempt = 0};
+                              .attempt = 0,
+                              .sender = request.sender,
+                              .template_name = request.template_name,
+                              .app_hash = request.app_hash,
+                              .fallback_channels = fallback_channels(settings, stored.channel)};
     outputs.push_back(kafka::OutboundRecord{.topic = topics_.delivery(stored.channel),
                                             .key = stored.verification_id,
                                             .value = messages::encode(job),
-                                            .headers = {},
+                                            .headers = job_headers,
                                             .partition = std::nullopt});
   }
   const std::string masked = log::mask_recipient(request.recipient);
@@ -336,6 +424,10 @@ Result<GeneratorStage::Outputs> GeneratorStage::handle_send(
               {{"channel", messages::to_string(stored.channel)}, {"reason", "test_number"}}));
   }
   answer.verification_id = stored.verification_id;
+  if (stored.window) {
+    answer.rate_limit_remaining = std::max(0, settings.sends_per_destination - stored.window->used);
+    answer.rate_limit_reset_seconds = retry_after_seconds(stored.window->reset);
+  }
   answer.outcome = Outcome::kPending;
   answer.status = Status::kPending;
   answer.attempts_remaining = stored.max_attempts;
@@ -352,10 +444,11 @@ Result<GeneratorStage::Outputs> GeneratorStage::handle_send(
 
 Result<GeneratorStage::Outputs> GeneratorStage::handle_resend(
     const messages::SendRequested& request, const std::optional<ReplyRoute>& reply_to,
-    const TenantSettings& settings, const std::string* test_code) {
+    const TenantSettings& settings, const std::string* test_code, const CodeLocation& location,
+    const std::vector<kafka::Header>& job_headers) {
   const std::string& verification_id = request.verification_id;
   Outputs outputs;
-  auto answer = reply_skeleton(RequestKind::kSend, request.request_id, request.tenant,
+  auto answer = reply_skeleton(RequestKind::kResend, request.request_id, request.tenant,
                                verification_id, Outcome::kNotFound);
   answer.channel = request.channel;
   const auto refuse = [&](Outcome outcome, const char* reason, std::string message) {
@@ -373,13 +466,10 @@ Result<GeneratorStage::Outputs> GeneratorStage::handle_resend(
 
   // The verification's own hmac key (it may predate a rotation) locates it and protects the new
   // code, so a check computes the candidate with the key the index names.
-  auto location = store_.lookup(request.tenant, verification_id);
-  if (!location) return tl::unexpected(location.error());
-  if (!*location) return refuse(Outcome::kNotFound, "not_found", "no such verification");
-  const crypto::Key* key = config_.hmac_keys.find((*location)->hmac_key_id);
+  const crypto::Key* key = config_.hmac_keys.find(location.hmac_key_id);
   if (key == nullptr) {
     return fail(Errc::kInternal, "verification " + verification_id + " needs hmac key '" +
-                                     (*location)->hmac_key_id + "', which is not in OTP_HMAC_KEYS");
+                                     location.hmac_key_id + "', which is not in OTP_HMAC_KEYS");
   }
   const std::string recipient_hash =
       crypto::recipient_hash(*key, request.tenant, request.recipient);
@@ -390,12 +480,14 @@ Result<GeneratorStage::Outputs> GeneratorStage::handle_resend(
                                        .burst = settings.send_burst});
   if (!token) return tl::unexpected(token.error());
   if (*token) return limited("tenant_send_rate", **token);
+  answer.rate_limit_limit = settings.sends_per_destination;
 
   const bool new_code = settings.resend_policy == ResendPolicy::kNew;
   ResendRequest resend{.tenant = request.tenant,
                        .verification_id = verification_id,
                        .request_id = request.request_id,
                        .recipient_hash = recipient_hash,
+                       .handle = location.handle,
                        .new_code = new_code,
                        .code_hmac = {},
                        .sealed_code = {},
@@ -422,6 +514,8 @@ Result<GeneratorStage::Outputs> GeneratorStage::handle_resend(
     case ResendOutcome::kCooldown:
       return limited("resend_cooldown", resent->retry_after);
     case ResendOutcome::kRateLimited:
+      answer.rate_limit_remaining = 0;
+      answer.rate_limit_reset_seconds = retry_after_seconds(resent->retry_after);
       return limited("sends_per_destination", resent->retry_after);
     case ResendOutcome::kResent:
     case ResendOutcome::kReplayed:
@@ -441,11 +535,15 @@ Result<GeneratorStage::Outputs> GeneratorStage::handle_resend(
                               .locale = request.locale,
                               .expires_at = stored.expires_at,
                               .deadline = stored.expires_at - config_.delivery_margin,
-                              .attempt = 0};
+                              .attempt = 0,
+                              .sender = request.sender,
+                              .template_name = request.template_name,
+                              .app_hash = request.app_hash,
+                              .fallback_channels = fallback_channels(settings, stored.channel)};
     outputs.push_back(kafka::OutboundRecord{.topic = topics_.delivery(stored.channel),
                                             .key = verification_id,
                                             .value = messages::encode(job),
-                                            .headers = {},
+                                            .headers = job_headers,
                                             .partition = std::nullopt});
   }
   outputs.push_back(event("verification.resent", request.tenant, verification_id,
@@ -455,6 +553,10 @@ Result<GeneratorStage::Outputs> GeneratorStage::handle_resend(
     outputs.push_back(event(
         "delivery.skipped", request.tenant, verification_id, request.request_id, stored.sent_at,
         {{"channel", messages::to_string(stored.channel)}, {"reason", "test_number"}}));
+  }
+  if (stored.window) {
+    answer.rate_limit_remaining = std::max(0, settings.sends_per_destination - stored.window->used);
+    answer.rate_limit_reset_seconds = retry_after_seconds(stored.window->reset);
   }
   answer.outcome = Outcome::kPending;
   answer.status = Status::kPending;
@@ -474,7 +576,7 @@ Result<GeneratorStage::Outputs> GeneratorStage::handle_cancel(
     const messages::SendRequested& request, const std::optional<ReplyRoute>& reply_to) {
   const std::string& verification_id = request.verification_id;
   Outputs outputs;
-  auto answer = reply_skeleton(RequestKind::kSend, request.request_id, request.tenant,
+  auto answer = reply_skeleton(RequestKind::kCancel, request.request_id, request.tenant,
                                verification_id, Outcome::kNotFound);
   const auto finish = [&](Outcome outcome, std::string message) {
     answer.outcome = outcome;
@@ -493,11 +595,16 @@ Result<GeneratorStage::Outputs> GeneratorStage::handle_cancel(
     return fail(Errc::kInternal, "verification " + verification_id + " needs hmac key '" +
                                      (*location)->hmac_key_id + "', which is not in OTP_HMAC_KEYS");
   }
+  // With a recipient, it must be the verification's (another's answers not_found); without,
+  // the index's location is the verification.
   auto canceled = store_.cancel(
       {.tenant = request.tenant,
        .verification_id = verification_id,
        .request_id = request.request_id,
-       .recipient_hash = crypto::recipient_hash(*key, request.tenant, request.recipient)});
+       .recipient_hash = request.recipient.empty()
+                             ? std::string()
+                             : crypto::recipient_hash(*key, request.tenant, request.recipient),
+       .handle = (*location)->handle});
   if (!canceled) return tl::unexpected(canceled.error());
   if (canceled->outcome == CancelOutcome::kNotFound) {
     return finish(Outcome::kNotFound, "no such verification");
@@ -507,9 +614,50 @@ Result<GeneratorStage::Outputs> GeneratorStage::handle_cancel(
                             request.request_id, canceled->at, json::object()));
   }
   answer.status = canceled->status;
-  return finish(settled_outcome(canceled->status), canceled->outcome == CancelOutcome::kCanceled
-                                                       ? ""
-                                                       : "the verification was not pending");
+  // `ok`: this request (or its replay) canceled it; otherwise the settled outcome says why not.
+  if (canceled->outcome == CancelOutcome::kCanceled) return finish(Outcome::kOk, "");
+  return finish(settled_outcome(canceled->status), "the verification was not pending");
+}
+
+Result<GeneratorStage::Outputs> GeneratorStage::handle_status(
+    const messages::SendRequested& request, const std::optional<ReplyRoute>& reply_to) {
+  const std::string& verification_id = request.verification_id;
+  Outputs outputs;
+  auto answer = reply_skeleton(RequestKind::kStatus, request.request_id, request.tenant,
+                               verification_id, Outcome::kNotFound);
+  const auto finish = [&](Outcome outcome, std::string message) {
+    answer.outcome = outcome;
+    answer.message = std::move(message);
+    spdlog::debug("status.answered verification_id={} tenant={} outcome={}", verification_id,
+                  request.tenant, messages::to_string(outcome));
+    reply(outputs, reply_to, std::move(answer));
+    return outputs;
+  };
+
+  auto location = store_.lookup(request.tenant, verification_id);
+  if (!location) return tl::unexpected(location.error());
+  if (!*location) return finish(Outcome::kNotFound, "no such verification");
+  std::string recipient_hash;
+  if (!request.recipient.empty()) {
+    const crypto::Key* key = config_.hmac_keys.find((*location)->hmac_key_id);
+    if (key == nullptr) {
+      return fail(Errc::kInternal, "verification " + verification_id + " needs hmac key '" +
+                                       (*location)->hmac_key_id +
+                                       "', which is not in OTP_HMAC_KEYS");
+    }
+    recipient_hash = crypto::recipient_hash(*key, request.tenant, request.recipient);
+  }
+  auto state = store_.status({.tenant = request.tenant,
+                              .verification_id = verification_id,
+                              .recipient_hash = recipient_hash,
+                              .handle = (*location)->handle});
+  if (!state) return tl::unexpected(state.error());
+  if (!state->found) return finish(Outcome::kNotFound, "no such verification");
+  answer.status = state->status;
+  answer.attempts_remaining = state->attempts_remaining;
+  answer.expires_at = state->expires_at;
+  answer.channel = state->channel;
+  return finish(Outcome::kOk, "");
 }
 
 Result<GeneratorStage::Outputs> GeneratorStage::handle_verify(
@@ -571,13 +719,15 @@ Result<GeneratorStage::Outputs> GeneratorStage::handle_verify(
     return fail(Errc::kInternal, "verification " + request.verification_id + " needs hmac key '" +
                                      (*location)->hmac_key_id + "', which is not in OTP_HMAC_KEYS");
   }
+  // A tenant's fixed lock (failure_lock_seconds) is a lock that never grows.
+  const auto& fixed_lock = (*found)->failure_lock_duration;
   CheckRequest check{
       .location = std::move(**location),
       .candidate_hmac = crypto::code_hmac(*key, request.tenant, request.verification_id, code),
       .request_id = request.request_id,
       .failure_lock_threshold = (*found)->failure_lock_threshold,
-      .lock_base = kLockBase,
-      .lock_max = kLockMax};
+      .lock_base = fixed_lock ? std::chrono::milliseconds(*fixed_lock) : kLockBase,
+      .lock_max = fixed_lock ? std::chrono::milliseconds(*fixed_lock) : kLockMax};
   cleanse(code);
 
   auto checked = store_.check(check);

@@ -31,6 +31,9 @@ struct ReplyRoute {
 struct GeneratorInput {
   std::variant<messages::SendRequested, messages::VerifyRequested> request;
   std::optional<ReplyRoute> reply_to;
+  /// Send requests with a `delivery_correlation_id` header: it and `reply_partition`, copied
+  /// onto the delivery job so the delivery worker replies with the delivery outcome.
+  std::vector<kafka::Header> job_headers{};
 };
 
 /// The generator's logic, as a PipelineStage for one StageRunner over `send-requests` and
@@ -83,11 +86,16 @@ class GeneratorStage {
   using Outputs = std::vector<kafka::OutboundRecord>;
 
   Result<Outputs> handle_send(const messages::SendRequested& request,
-                              const std::optional<ReplyRoute>& reply_to);
+                              const std::optional<ReplyRoute>& reply_to,
+                              const std::vector<kafka::Header>& job_headers);
   Result<Outputs> handle_resend(const messages::SendRequested& request,
                                 const std::optional<ReplyRoute>& reply_to,
-                                const TenantSettings& settings, const std::string* test_code);
+                                const TenantSettings& settings, const std::string* test_code,
+                                const CodeLocation& location,
+                                const std::vector<kafka::Header>& job_headers);
   Result<Outputs> handle_cancel(const messages::SendRequested& request,
+                                const std::optional<ReplyRoute>& reply_to);
+  Result<Outputs> handle_status(const messages::SendRequested& request,
                                 const std::optional<ReplyRoute>& reply_to);
   Result<Outputs> handle_verify(const messages::VerifyRequested& request,
                                 const std::optional<ReplyRoute>& reply_to);

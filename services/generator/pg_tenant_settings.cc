@@ -26,6 +26,8 @@ enum Column {
   kTestNumbers,
   kSendRate,
   kSendBurst,
+  kChannelFallback,
+  kFailureLockSeconds,
   kColumnCount,
 };
 
@@ -42,7 +44,9 @@ constexpr const char* kColumnNames[] = {"id",
                                         "allowed_countries",
                                         "test_numbers",
                                         "send_rate_per_second",
-                                        "send_burst"};
+                                        "send_burst",
+                                        "channel_fallback",
+                                        "failure_lock_seconds"};
 
 Result<std::string> text(const pg::Row& row, Column column) {
   if (!row[column])
@@ -87,7 +91,8 @@ const std::string PgTenantSettingsLoader::kQuery =
     "SELECT id, code_length, ttl_seconds, max_attempts, resend_policy, resend_cooldown_seconds, "
     "sends_per_destination, window_seconds, failure_lock_threshold, "
     "array_to_string(allowed_channels, ','), array_to_string(allowed_countries, ','), "
-    "test_numbers::text, send_rate_per_second::text, send_burst FROM tenants";
+    "test_numbers::text, send_rate_per_second::text, send_burst, "
+    "array_to_string(channel_fallback, ','), failure_lock_seconds FROM tenants";
 
 Result<std::pair<std::string, TenantSettings>> PgTenantSettingsLoader::parse_row(
     const pg::Row& row) {
@@ -160,6 +165,22 @@ Result<std::pair<std::string, TenantSettings>> PgTenantSettingsLoader::parse_row
     return fail(Errc::kInvalidInput, "send_rate_per_second must be positive");
   }
   settings.send_rate_per_second = per_second;
+
+  auto fallback = text(row, kChannelFallback);
+  if (!fallback) return tl::unexpected(fallback.error());
+  for (const auto& name : split(*fallback)) {
+    auto channel = messages::parse_channel(name);
+    if (!channel) return fail(Errc::kInvalidInput, "channel_fallback: unknown channel");
+    if (std::find(settings.channel_fallback.begin(), settings.channel_fallback.end(), *channel) ==
+        settings.channel_fallback.end()) {
+      settings.channel_fallback.push_back(*channel);
+    }
+  }
+  if (row[kFailureLockSeconds]) {
+    auto lock = integer(row, kFailureLockSeconds, 1, 86'400);
+    if (!lock) return tl::unexpected(lock.error());
+    settings.failure_lock_duration = std::chrono::seconds(*lock);
+  }
   return std::pair{std::move(*id), std::move(settings)};
 }
 

@@ -42,8 +42,16 @@ std::optional<std::int64_t> to_int(const std::string& text) {
   return value;
 }
 
+// The send window after a send, from a script's trailing `window_used`, `window_reset_ms`.
+std::optional<SendWindow> window_of(const std::string& used, const std::string& reset) {
+  auto n = to_int(used);
+  auto ms = to_int(reset);
+  if (!n || !ms || *n <= 0) return std::nullopt;  // 0: stored before the window was kept
+  return SendWindow{.used = static_cast<int>(*n), .reset = std::chrono::milliseconds(*ms)};
+}
+
 Result<IssuedCode> parse_issued(const std::vector<std::string>& f, IssueOutcome outcome) {
-  constexpr std::size_t kFields = 10;
+  constexpr std::size_t kFields = 12;
   if (f.size() != kFields) return malformed("issue");
   auto channel = messages::parse_channel(f[4]);
   auto status = messages::parse_status(f[9]);
@@ -62,7 +70,9 @@ Result<IssuedCode> parse_issued(const std::vector<std::string>& f, IssueOutcome 
                     .sealed_code = crypto::Sealed{f[7], f[8]},
                     .created_at = from_unix_ms(*created),
                     .expires_at = from_unix_ms(*expires),
-                    .status = *status};
+                    .status = *status,
+                    .retry_after = std::chrono::milliseconds(0),
+                    .window = window_of(f[10], f[11])};
 }
 
 std::string format_ms(std::chrono::milliseconds ms) { return std::to_string(ms.count()); }
@@ -95,6 +105,34 @@ std::string subject_of(const std::string& verification_key) {
   return verification_key.substr(0, verification_key.find("}:") + 1);
 }
 
+std::vector<std::string> split_bars(const std::string& text) {
+  std::vector<std::string> parts;
+  std::size_t start = 0;
+  while (true) {
+    const auto bar = text.find('|', start);
+    parts.push_back(text.substr(start, bar - start));
+    if (bar == std::string::npos) return parts;
+    start = bar + 1;
+  }
+}
+
+// The index value: `<hmac key id>|<verification key>` (before the recipient was kept), or
+// `<hmac key id>|<verification key>|<channel>|<sealed recipient key id>|<sealed recipient>`.
+std::optional<CodeLocation> parse_index(const std::string& value) {
+  const auto parts = split_bars(value);
+  if ((parts.size() != 2 && parts.size() != 5) || parts[0].empty() || parts[1].empty()) {
+    return std::nullopt;
+  }
+  CodeLocation location{.handle = parts[1], .hmac_key_id = parts[0]};
+  if (parts.size() == 5) {
+    auto channel = messages::parse_channel(parts[2]);
+    if (!channel) return std::nullopt;
+    location.channel = *channel;
+    if (!parts[3].empty()) location.sealed_recipient = crypto::Sealed{parts[3], parts[4]};
+  }
+  return location;
+}
+
 }  // namespace
 
 RedisCodeStore::RedisCodeStore(redis::RedisClient& client)
@@ -103,7 +141,8 @@ RedisCodeStore::RedisCodeStore(redis::RedisClient& client)
       check_script_("check", lua::kCheck),
       bucket_script_("bucket", lua::kBucket),
       resend_script_("resend", lua::kResend),
-      cancel_script_("cancel", lua::kCancel) {}
+      cancel_script_("cancel", lua::kCancel),
+      status_script_("status", lua::kStatus) {}
 
 std::string RedisCodeStore::verification_key(const std::string& tenant,
                                              const std::string& recipient_hash,
@@ -131,8 +170,8 @@ std::string RedisCodeStore::bucket_key(const std::string& tenant) {
 }
 
 Result<void> RedisCodeStore::load_scripts() {
-  for (const auto* script :
-       {&issue_script_, &check_script_, &bucket_script_, &resend_script_, &cancel_script_}) {
+  for (const auto* script : {&issue_script_, &check_script_, &bucket_script_, &resend_script_,
+                             &cancel_script_, &status_script_}) {
     auto sha = client_.script_load(script->source());
     if (!sha) return tl::unexpected(sha.error());
     if (*sha != script->sha()) {
@@ -150,7 +189,12 @@ Result<IssuedCode> RedisCodeStore::issue(const IssueRequest& request) {
   // Claim the verification id first, so a verify never finds a verification without its index
   // and a clash with another recipient's verification stores nothing.
   const auto index = index_key(request.tenant, request.verification_id);
-  const auto index_value = request.hmac_key_id + "|" + vkey;
+  auto index_value = request.hmac_key_id + "|" + vkey;
+  if (!request.sealed_recipient.key_id.empty()) {
+    index_value.append("|").append(messages::to_string(request.channel)).append("|");
+    index_value.append(request.sealed_recipient.key_id).append("|");
+    index_value.append(request.sealed_recipient.data);
+  }
   auto claimed = redis::reject_error_reply(
       client_.command({"SET", index, index_value, "NX", "PX", keep}), "SET index");
   if (!claimed) return tl::unexpected(claimed.error());
@@ -160,7 +204,8 @@ Result<IssuedCode> RedisCodeStore::issue(const IssueRequest& request) {
     const auto* value = current->string();
     // The index names this very verification key: a replay (or a lost race), which the script
     // sorts out. (A nil here means the index just expired: the script will find no hash either.)
-    const bool ours = value != nullptr && value->substr(value->find('|') + 1) == vkey;
+    const auto location = value == nullptr ? std::nullopt : parse_index(*value);
+    const bool ours = location && location->handle == vkey;
     if (!ours && value != nullptr) return IssuedCode{.outcome = IssueOutcome::kConflict};
   }
 
@@ -211,9 +256,9 @@ Result<std::optional<CodeLocation>> RedisCodeStore::lookup(const std::string& te
   if (!reply) return tl::unexpected(reply.error());
   if (reply->is_nil()) return std::nullopt;
   const auto* value = reply->string();
-  const auto bar = value == nullptr ? std::string::npos : value->find('|');
-  if (bar == std::string::npos || bar == 0) return malformed("GET index");
-  return CodeLocation{.handle = value->substr(bar + 1), .hmac_key_id = value->substr(0, bar)};
+  auto location = value == nullptr ? std::nullopt : parse_index(*value);
+  if (!location) return malformed("GET index");
+  return location;
 }
 
 Result<CheckResult> RedisCodeStore::check(const CheckRequest& request) {
@@ -236,10 +281,16 @@ Result<CheckResult> RedisCodeStore::check(const CheckRequest& request) {
   return parse_checked(*fields);
 }
 
+std::string RedisCodeStore::locate(const std::string& tenant, const std::string& recipient_hash,
+                                   const std::string& verification_id, const std::string& handle) {
+  return recipient_hash.empty() ? handle
+                                : verification_key(tenant, recipient_hash, verification_id);
+}
+
 Result<ResentCode> RedisCodeStore::resend(const ResendRequest& request) {
-  const std::string keys[] = {
-      verification_key(request.tenant, request.recipient_hash, request.verification_id),
-      sends_key(request.tenant, request.recipient_hash)};
+  const auto vkey =
+      locate(request.tenant, request.recipient_hash, request.verification_id, request.handle);
+  const std::string keys[] = {vkey, subject_of(vkey) + ":sends"};
   const std::string args[] = {request.request_id,
                               request.new_code ? "1" : "0",
                               request.code_hmac,
@@ -269,8 +320,10 @@ Result<ResentCode> RedisCodeStore::resend(const ResendRequest& request) {
         .outcome = tag == "cooldown" ? ResendOutcome::kCooldown : ResendOutcome::kRateLimited,
         .retry_after = std::chrono::milliseconds(*retry_after)};
   }
-  constexpr std::size_t kFields = 10;
-  if ((tag != "resent" && tag != "replayed") || f.size() != kFields) return malformed("resend");
+  // Answers stored before the send window was kept have 10 fields.
+  if ((tag != "resent" && tag != "replayed") || (f.size() != 10 && f.size() != 12)) {
+    return malformed("resend");
+  }
   auto channel = messages::parse_channel(f[1]);
   auto length = to_int(f[2]);
   auto remaining = to_int(f[3]);
@@ -281,7 +334,7 @@ Result<ResentCode> RedisCodeStore::resend(const ResendRequest& request) {
   if (!channel || !length || !remaining || !number || !sent || !expires || !status) {
     return malformed("resend");
   }
-  return ResentCode{.outcome = tag == "resent" ? ResendOutcome::kResent : ResendOutcome::kReplayed,
+  ResentCode result{.outcome = tag == "resent" ? ResendOutcome::kResent : ResendOutcome::kReplayed,
                     .channel = *channel,
                     .code_length = static_cast<int>(*length),
                     .attempts_remaining = static_cast<int>(*remaining),
@@ -289,12 +342,29 @@ Result<ResentCode> RedisCodeStore::resend(const ResendRequest& request) {
                     .send_number = static_cast<int>(*number),
                     .sent_at = from_unix_ms(*sent),
                     .expires_at = from_unix_ms(*expires),
-                    .status = *status};
+                    .status = *status,
+                    .retry_after = std::chrono::milliseconds(0),
+                    .window = f.size() == 12 ? window_of(f[10], f[11]) : std::nullopt};
+  // A new code restarted the verification's TTL: the index (another slot, so not in the
+  // script) must live as long. Best effort: a lapsed index answers not_found, never approves.
+  if (result.outcome == ResendOutcome::kResent && request.new_code) {
+    (void)refresh_index(request.tenant, request.verification_id, request.ttl + request.retention);
+  }
+  return result;
+}
+
+Result<void> RedisCodeStore::refresh_index(const std::string& tenant,
+                                           const std::string& verification_id,
+                                           std::chrono::milliseconds keep) {
+  return redis::reject_error_reply(
+             client_.command({"PEXPIRE", index_key(tenant, verification_id), format_ms(keep)}),
+             "PEXPIRE index")
+      .map([](const auto&) {});
 }
 
 Result<CancelResult> RedisCodeStore::cancel(const CancelRequest& request) {
   const std::string keys[] = {
-      verification_key(request.tenant, request.recipient_hash, request.verification_id)};
+      locate(request.tenant, request.recipient_hash, request.verification_id, request.handle)};
   const std::string args[] = {request.request_id};
   auto reply = client_.run_script(cancel_script_, keys, args);
   if (!reply) return tl::unexpected(reply.error());
@@ -310,6 +380,28 @@ Result<CancelResult> RedisCodeStore::cancel(const CancelRequest& request) {
       .outcome = f[0] == "canceled" ? CancelOutcome::kCanceled : CancelOutcome::kUnchanged,
       .status = *status,
       .at = from_unix_ms(*at)};
+}
+
+Result<StatusResult> RedisCodeStore::status(const StatusRequest& request) {
+  const std::string keys[] = {
+      locate(request.tenant, request.recipient_hash, request.verification_id, request.handle)};
+  auto reply = client_.run_script(status_script_, keys, {});
+  if (!reply) return tl::unexpected(reply.error());
+  auto fields = strings_of(*reply);
+  if (!fields) return malformed("status");
+  const auto& f = *fields;
+  if (f.size() == 1 && f.front() == "not_found") return StatusResult{};
+  if (f.size() != 4) return malformed("status");
+  auto status = messages::parse_status(f[0]);
+  auto remaining = to_int(f[1]);
+  auto expires = to_int(f[2]);
+  auto channel = messages::parse_channel(f[3]);
+  if (!status || !remaining || !expires || !channel) return malformed("status");
+  return StatusResult{.found = true,
+                      .status = *status,
+                      .attempts_remaining = static_cast<int>(*remaining),
+                      .expires_at = from_unix_ms(*expires),
+                      .channel = *channel};
 }
 
 Result<std::optional<std::chrono::milliseconds>> RedisCodeStore::take_send_token(

@@ -13,8 +13,10 @@ namespace otp::generator {
 /// Key layout (README.md has the fields):
 /// - `otp:{<tenant>:<rh>}:v:<vid>`         hash: one verification (rh = recipient hash)
 /// - `otp:{<tenant>:<rh>}:req:<request_id>` string: the verification key a send request created
-/// - `otp:vid:<tenant>:<vid>`               string: `<hmac key id>|<verification key>`, because
-///                                          verify requests carry only tenant and verification id
+/// - `otp:vid:<tenant>:<vid>`               string: `<hmac key id>|<verification key>|<channel>|
+///                                          <sealed recipient key id>|<sealed recipient>`, because
+///                                          verify, cancel, status and resend requests may carry
+///                                          only tenant and verification id
 /// - `otp:{<tenant>:<rh>}:sends`            sorted set: recent verifications by issue time (ms)
 /// - `otp:{<tenant>:<rh>}:fails`            hash: consecutive failed checks and the lock
 /// - `otp:{<tenant>}:bucket`                hash: the tenant's send token bucket
@@ -39,6 +41,7 @@ class RedisCodeStore final : public CodeStore {
   [[nodiscard]] Result<CheckResult> check(const CheckRequest& request) override;
   [[nodiscard]] Result<ResentCode> resend(const ResendRequest& request) override;
   [[nodiscard]] Result<CancelResult> cancel(const CancelRequest& request) override;
+  [[nodiscard]] Result<StatusResult> status(const StatusRequest& request) override;
   [[nodiscard]] Result<std::optional<std::chrono::milliseconds>> take_send_token(
       const SendToken& token) override;
 
@@ -55,12 +58,20 @@ class RedisCodeStore final : public CodeStore {
   [[nodiscard]] static std::string bucket_key(const std::string& tenant);
 
  private:
+  /// The verification key: from tenant + recipient hash + id, or `handle` when no hash is given.
+  static std::string locate(const std::string& tenant, const std::string& recipient_hash,
+                            const std::string& verification_id, const std::string& handle);
+  /// Gives the index the TTL a resend with a new code gave the verification.
+  Result<void> refresh_index(const std::string& tenant, const std::string& verification_id,
+                             std::chrono::milliseconds keep);
+
   redis::RedisClient& client_;
   redis::RedisScript issue_script_;
   redis::RedisScript check_script_;
   redis::RedisScript bucket_script_;
   redis::RedisScript resend_script_;
   redis::RedisScript cancel_script_;
+  redis::RedisScript status_script_;
 };
 
 }  // namespace otp::generator

@@ -10,6 +10,7 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <vector>
 
 namespace otp::generator {
 
@@ -38,6 +39,11 @@ struct TenantSettings {
   std::map<std::string, std::string> test_numbers{};
   double send_rate_per_second = 50;  ///< token bucket refill over all the tenant's sends
   int send_burst = 100;              ///< token bucket capacity
+  /// Channels to fall back to, in order, when delivery on the requested one fails for good
+  /// (schemas/sql/0008). Delivery jobs carry the ones that fit the recipient and are allowed.
+  std::vector<messages::Channel> channel_fallback{};
+  /// A fixed lock after `failure_lock_threshold` failures; nullopt: 60 s doubling per lock.
+  std::optional<std::chrono::seconds> failure_lock_duration{};
 
   [[nodiscard]] bool allows(messages::Channel channel) const {
     return allowed_channels.contains(channel);

@@ -5,7 +5,8 @@
 -- ARGV    request id, new code ('1' policy new, '0' policy same), code hmac, sealed key id,
 --         sealed data, ttl ms, retention ms, cooldown ms, sends per window, window ms
 -- Returns {'resent'|'replayed', channel, code_length, attempts_remaining, sealed_key_id,
---          sealed_data, send_number, sent_at_ms, expires_at_ms, status}, {'not_found'},
+--          sealed_data, send_number, sent_at_ms, expires_at_ms, status, window_used,
+--          window_reset_ms}, {'not_found'},
 --          {'not_pending', status}, {'cooldown', retry_after_ms} or
 --          {'rate_limited', retry_after_ms}.
 local vkey, skey = KEYS[1], KEYS[2]
@@ -34,7 +35,7 @@ if now < last + cooldown then
 end
 local limit, window = tonumber(ARGV[9]), tonumber(ARGV[10])
 local n = tonumber(v[7] or '1') + 1
-local wait = take_send_slot(skey, v[12] .. ':' .. n, limit, window, now)
+local wait, used, reset = take_send_slot(skey, v[12] .. ':' .. n, limit, window, now)
 if wait then return {'rate_limited', string.format('%d', wait)} end
 local sealed_key_id, sealed_data = v[10], v[11]
 if ARGV[2] == '1' then
@@ -50,6 +51,6 @@ local remaining = tonumber(v[3]) - tonumber(v[2])
 if remaining < 0 then remaining = 0 end
 local result = {'resent', v[8], v[9], string.format('%d', remaining), sealed_key_id, sealed_data,
                 string.format('%d', n), string.format('%d', now), string.format('%d', expires),
-                status}
+                status, string.format('%d', used), string.format('%d', reset)}
 redis.call('HSET', vkey, rfield, table.concat(result, '|'))
 return result

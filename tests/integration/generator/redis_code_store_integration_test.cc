@@ -500,5 +500,87 @@ TEST_F(RedisResendTest, CancelThenVerifyAnswersCanceledAndIsIdempotent) {
   EXPECT_EQ(store_->cancel(cancel_request(vid('f'), "cx-1"))->outcome, CancelOutcome::kNotFound);
 }
 
+TEST_F(RedisResendTest, ByIdAloneStatusResendAndCancelFindTheVerification) {
+  auto request = issue_request(vid('g'), "req-1");
+  request.sealed_recipient = crypto::Sealed{"s1", "cmVjaXBpZW50"};
+  auto issued = store_->issue(request);
+  ASSERT_TRUE(issued.has_value()) << issued.error().message;
+  ASSERT_TRUE(issued->window.has_value());
+  EXPECT_EQ(issued->window->used, 1);
+  EXPECT_GT(issued->window->reset, 590s);
+  EXPECT_LE(issued->window->reset, 600s);
+  auto replayed = store_->issue(request);
+  ASSERT_TRUE(replayed.has_value());
+  EXPECT_EQ(replayed->window, issued->window);  // as at creation
+
+  auto location = store_->lookup(tenant_, vid('g'));
+  ASSERT_TRUE(location.has_value() && location->has_value());
+  EXPECT_EQ((*location)->sealed_recipient, (crypto::Sealed{"s1", "cmVjaXBpZW50"}));
+  EXPECT_EQ((*location)->channel, messages::Channel::kSms);
+  EXPECT_EQ((*location)->hmac_key_id, key().id);
+
+  const StatusRequest by_id{.tenant = tenant_,
+                            .verification_id = vid('g'),
+                            .recipient_hash = "",
+                            .handle = (*location)->handle};
+  auto state = store_->status(by_id);
+  ASSERT_TRUE(state.has_value()) << state.error().message;
+  EXPECT_TRUE(state->found);
+  EXPECT_EQ(state->status, Status::kPending);
+  EXPECT_EQ(state->attempts_remaining, 5);
+  EXPECT_EQ(state->expires_at, issued->expires_at);
+  EXPECT_EQ(state->channel, messages::Channel::kSms);
+  ASSERT_EQ(check(vid('g'), "000000", "c-1")->outcome, Outcome::kInvalidCode);
+  EXPECT_EQ(store_->status(by_id)->attempts_remaining, 4);
+  EXPECT_EQ(field(vid('g'), "attempts"), "1");  // status counted nothing
+
+  auto resend = resend_request(vid('g'), "rs-1", false);
+  resend.recipient_hash.clear();
+  resend.handle = (*location)->handle;
+  auto resent = store_->resend(resend);
+  ASSERT_TRUE(resent.has_value()) << resent.error().message;
+  EXPECT_EQ(resent->outcome, ResendOutcome::kResent);
+  ASSERT_TRUE(resent->window.has_value());
+  EXPECT_EQ(resent->window->used, 2);
+  EXPECT_EQ(store_->resend(resend)->window, resent->window);  // a replay: the same numbers
+
+  auto cancel = cancel_request(vid('g'), "cx-1");
+  cancel.recipient_hash.clear();
+  cancel.handle = (*location)->handle;
+  EXPECT_EQ(store_->cancel(cancel)->outcome, CancelOutcome::kCanceled);
+  EXPECT_EQ(store_->status(by_id)->status, Status::kCanceled);
+
+  // Another recipient's hash does not reach it; an unknown handle is not found.
+  auto other = by_id;
+  other.recipient_hash = crypto::recipient_hash(key(), tenant_, "+14155550000");
+  EXPECT_FALSE(store_->status(other)->found);
+  other.recipient_hash.clear();
+  other.handle = RedisCodeStore::verification_key(tenant_, "ffff", vid('g'));
+  EXPECT_FALSE(store_->status(other)->found);
+}
+
+TEST_F(RedisResendTest, StatusReadsAnExpiredCodeAsExpiredWithoutWriting) {
+  ASSERT_TRUE(store_->issue(issue_request(vid('h'), "req-1", 1s)).has_value());
+  std::this_thread::sleep_for(1100ms);
+  auto location = store_->lookup(tenant_, vid('h')).value();
+  ASSERT_TRUE(location.has_value());
+  auto state = store_->status({.tenant = tenant_,
+                               .verification_id = vid('h'),
+                               .recipient_hash = "",
+                               .handle = location->handle});
+  ASSERT_TRUE(state.has_value());
+  EXPECT_EQ(state->status, Status::kExpired);
+  EXPECT_EQ(field(vid('h'), "status"), "pending");
+}
+
+TEST_F(RedisResendTest, IndexWrittenBeforeTheRecipientWasKeptStillResolves) {
+  ASSERT_TRUE(store_->issue(issue_request(vid('i'), "req-1")).has_value());
+  auto location = store_->lookup(tenant_, vid('i')).value();
+  ASSERT_TRUE(location.has_value());
+  EXPECT_FALSE(location->sealed_recipient.has_value());
+  EXPECT_FALSE(location->channel.has_value());
+  EXPECT_EQ(check(vid('i'), kCode, "c-1")->outcome, Outcome::kApproved);
+}
+
 }  // namespace
 }  // namespace otp::generator

@@ -895,7 +895,7 @@ TEST_F(GeneratorResendTest, PolicyNewReplacesTheCodeAndRestartsTheTtl) {
   EXPECT_EQ(reply.outcome, Outcome::kPending);
   EXPECT_EQ(reply.status, Status::kPending);
   EXPECT_EQ(reply.expires_at, job.expires_at);
-  EXPECT_EQ(reply.kind, messages::RequestKind::kSend);
+  EXPECT_EQ(reply.kind, messages::RequestKind::kResend);
 
   EXPECT_EQ(verify("v-old", old_code).outcome, Outcome::kInvalidCode);
   EXPECT_EQ(verify("v-new", new_code).outcome, Outcome::kApproved);
@@ -1007,7 +1007,8 @@ TEST_F(GeneratorResendTest, CancelThenVerifyAnswersCanceled) {
   ASSERT_TRUE(outputs.has_value()) << outputs.error().message;
   EXPECT_EQ(event_types(*outputs), std::vector<std::string>{"verification.canceled"});
   auto reply = only_reply(*outputs);
-  EXPECT_EQ(reply.outcome, Outcome::kCanceled);
+  EXPECT_EQ(reply.kind, messages::RequestKind::kCancel);
+  EXPECT_EQ(reply.outcome, Outcome::kOk);
   EXPECT_EQ(reply.status, Status::kCanceled);
   EXPECT_EQ(store_.find(kTenant, kVid)->status, Status::kCanceled);
 
@@ -1042,6 +1043,212 @@ TEST_F(GeneratorResendTest, CancelLeavesASettledVerificationAlone) {
   auto unknown = action_request("cancel-2", messages::SendAction::kCancel);
   unknown.verification_id = "otp_ffffffffffffffffffffffffffffffff";
   EXPECT_EQ(only_reply(run(send_record(unknown)).value()).outcome, Outcome::kNotFound);
+}
+
+// --- status, requests by id alone, delivery options, delivery reply headers, rate-limit info ---
+
+class GeneratorByIdTest : public GeneratorResendTest {
+ protected:
+  messages::SendRequested by_id(std::string request_id, messages::SendAction action) {
+    auto request = action_request(std::move(request_id), action);
+    request.recipient.clear();
+    request.channel = messages::Channel::kEmail;  // ignored: the stored channel applies
+    return request;
+  }
+  messages::Reply status_of(const std::string& request_id, std::string recipient = "") {
+    auto request = action_request(request_id, messages::SendAction::kStatus);
+    request.recipient = std::move(recipient);
+    auto outputs = run(send_record(request));
+    OTP_CHECK(outputs.has_value());
+    OTP_CHECK(event_types(*outputs).empty());
+    return only_reply(*outputs);
+  }
+};
+
+TEST_F(GeneratorByIdTest, StatusAnswersTheLiveStateAndChangesNothing) {
+  const auto code = issue_code();
+  auto reply = status_of("status-1");
+  EXPECT_EQ(reply.kind, messages::RequestKind::kStatus);
+  EXPECT_EQ(reply.outcome, Outcome::kOk);
+  EXPECT_EQ(reply.status, Status::kPending);
+  EXPECT_EQ(reply.attempts_remaining, 5);
+  EXPECT_EQ(reply.expires_at, clock_.now() + 600s);
+  EXPECT_EQ(reply.channel, messages::Channel::kSms);
+
+  EXPECT_EQ(verify("v-1", wrong(code)).outcome, Outcome::kInvalidCode);
+  EXPECT_EQ(status_of("status-2").attempts_remaining, 4);
+  EXPECT_EQ(status_of("status-3", kPhone).status, Status::kPending);
+  EXPECT_EQ(status_of("status-4", "+14155550000").outcome, Outcome::kNotFound);
+  EXPECT_EQ(store_.find(kTenant, kVid)->attempts, 1);  // status used no attempt
+
+  clock_.advance(601s);
+  EXPECT_EQ(status_of("status-5").status, Status::kExpired);
+  EXPECT_EQ(store_.find(kTenant, kVid)->status, Status::kPending);  // read-only
+  EXPECT_EQ(verify("v-2", code).outcome, Outcome::kExpired);
+}
+
+TEST_F(GeneratorByIdTest, AnotherTenantsIdIsUnknown) {
+  issue_code();
+  tenants_.tenants["other"] = tenants_.tenants[kTenant];
+  for (auto action : {messages::SendAction::kStatus, messages::SendAction::kResend,
+                      messages::SendAction::kCancel}) {
+    auto request = by_id("other-1", action);
+    request.tenant = "other";
+    auto outputs = run(send_record(request));
+    ASSERT_TRUE(outputs.has_value()) << outputs.error().message;
+    EXPECT_EQ(outputs->size(), 1U);
+    EXPECT_EQ(only_reply(*outputs).outcome, Outcome::kNotFound) << messages::to_string(action);
+  }
+  EXPECT_EQ(store_.find(kTenant, kVid)->status, Status::kPending);
+}
+
+TEST_F(GeneratorByIdTest, ResendWithoutRecipientDeliversToTheStoredRecipientAndChannel) {
+  const auto old_code = issue_code();
+  clock_.advance(30s);
+  auto outputs = run(send_record(by_id("resend-1", messages::SendAction::kResend)));
+  ASSERT_TRUE(outputs.has_value()) << outputs.error().message;
+  const auto job = only_job(*outputs);
+  EXPECT_EQ(job.recipient, kPhone);
+  EXPECT_EQ(job.channel, messages::Channel::kSms);
+  EXPECT_EQ(job.job_id, std::string(kVid) + ":2");
+  auto reply = only_reply(*outputs);
+  EXPECT_EQ(reply.kind, messages::RequestKind::kResend);
+  EXPECT_EQ(reply.outcome, Outcome::kPending);
+  EXPECT_EQ(reply.channel, messages::Channel::kSms);
+  EXPECT_EQ(verify("v-1", old_code).outcome, Outcome::kInvalidCode);
+  EXPECT_EQ(verify("v-2", code_of(job)).outcome, Outcome::kApproved);
+
+  // The recipient is kept only sealed, never in clear.
+  const auto location = store_.lookup(kTenant, kVid).value();
+  ASSERT_TRUE(location && location->sealed_recipient);
+  EXPECT_EQ(location->sealed_recipient->data.find(kPhone), std::string::npos);
+  EXPECT_EQ(sealer_.unseal(*location->sealed_recipient, recipient_aad(kVid)).value(), kPhone);
+  EXPECT_FALSE(sealer_.unseal(*location->sealed_recipient, kVid).has_value());
+}
+
+TEST_F(GeneratorByIdTest, CancelWithoutRecipientCancels) {
+  const auto code = issue_code();
+  auto outputs = run(send_record(by_id("cancel-1", messages::SendAction::kCancel)));
+  ASSERT_TRUE(outputs.has_value()) << outputs.error().message;
+  EXPECT_EQ(event_types(*outputs), std::vector<std::string>{"verification.canceled"});
+  auto reply = only_reply(*outputs);
+  EXPECT_EQ(reply.kind, messages::RequestKind::kCancel);
+  EXPECT_EQ(reply.outcome, Outcome::kOk);
+  EXPECT_EQ(verify("v-1", code).outcome, Outcome::kCanceled);
+  EXPECT_EQ(status_of("status-1").status, Status::kCanceled);
+}
+
+TEST_F(GeneratorByIdTest, DeliveryJobCarriesTheRequestsOptionsAndTheTenantsFallbackOrder) {
+  tenants_.tenants[kTenant].channel_fallback = {
+      messages::Channel::kEmail, messages::Channel::kWhatsapp, messages::Channel::kSms};
+  auto request = send_request();
+  request.sender = "Acme";
+  request.template_name = "login";
+  request.app_hash = "FA+9qCX9VSu";
+  auto outputs = run(send_record(request));
+  ASSERT_TRUE(outputs.has_value()) << outputs.error().message;
+  auto job = only_job(*outputs);
+  EXPECT_EQ(job.sender, "Acme");
+  EXPECT_EQ(job.template_name, "login");
+  EXPECT_EQ(job.app_hash, "FA+9qCX9VSu");
+  // Email cannot reach a phone number; sms is this job's channel.
+  EXPECT_EQ(job.fallback_channels, std::vector<messages::Channel>{messages::Channel::kWhatsapp});
+
+  clock_.advance(30s);
+  auto resend_request = by_id("resend-1", messages::SendAction::kResend);
+  resend_request.sender = "Acme2";
+  tenants_.tenants[kTenant].allowed_channels.erase(messages::Channel::kWhatsapp);
+  auto resent = only_job(run(send_record(resend_request)).value());
+  EXPECT_EQ(resent.sender, "Acme2");
+  EXPECT_TRUE(resent.fallback_channels.empty());  // whatsapp no longer allowed
+}
+
+TEST_F(GeneratorByIdTest, DeliveryCorrelationHeadersAreCopiedOntoTheJob) {
+  auto record = send_record(send_request());
+  record.headers.emplace_back("delivery_correlation_id", "dcorr-1");
+  auto outputs = run(record);
+  ASSERT_TRUE(outputs.has_value()) << outputs.error().message;
+  auto jobs = on(*outputs, "otp.delivery.sms");
+  ASSERT_EQ(jobs.size(), 1U);
+  EXPECT_EQ(jobs[0].headers, (std::vector<kafka::Header>{{"delivery_correlation_id", "dcorr-1"},
+                                                         {"reply_partition", "3"}}));
+  for (const auto& output : *outputs) {
+    if (output.topic != "otp.delivery.sms") {
+      EXPECT_TRUE(output.headers.empty()) << output.topic;
+    }
+  }
+  // A replay re-emits the same headers.
+  EXPECT_EQ(on(run(record).value(), "otp.delivery.sms").at(0).headers, jobs[0].headers);
+  // Without it, no headers.
+  auto plain = send_request("send-2");
+  plain.verification_id = "otp_11111111111111111111111111111111";
+  EXPECT_TRUE(on(run(send_record(plain)).value(), "otp.delivery.sms").at(0).headers.empty());
+
+  clock_.advance(30s);
+  auto resend = send_record(by_id("resend-1", messages::SendAction::kResend));
+  resend.headers.emplace_back("delivery_correlation_id", "dcorr-2");
+  EXPECT_EQ(on(run(resend).value(), "otp.delivery.sms").at(0).headers,
+            (std::vector<kafka::Header>{{"delivery_correlation_id", "dcorr-2"},
+                                        {"reply_partition", "3"}}));
+}
+
+TEST_F(GeneratorByIdTest, MalformedDeliveryCorrelationHeadersAreInvalid) {
+  auto no_partition = record("otp.send-requests", messages::encode(send_request()), false);
+  no_partition.headers = {{"delivery_correlation_id", "dcorr-1"}};
+  auto decoded = stage_.decode(no_partition);
+  ASSERT_FALSE(decoded.has_value());
+  EXPECT_EQ(decoded.error().code, Errc::kInvalidInput);
+  auto bad_id = send_record(send_request());
+  bad_id.headers.emplace_back("delivery_correlation_id", "not an id");
+  EXPECT_FALSE(stage_.decode(bad_id).has_value());
+}
+
+TEST_F(GeneratorByIdTest, SendAndResendRepliesCarryTheSendWindow) {
+  tenants_.tenants[kTenant].sends_per_destination = 3;
+  auto first = only_reply(run(send_record(send_request())).value());
+  EXPECT_EQ(first.rate_limit_limit, 3);
+  EXPECT_EQ(first.rate_limit_remaining, 2);
+  EXPECT_EQ(first.rate_limit_reset_seconds, 600);
+  // A replay answers as the send did.
+  auto replay = only_reply(run(send_record(send_request())).value());
+  EXPECT_EQ(replay.rate_limit_remaining, 2);
+
+  clock_.advance(100s);
+  auto resent =
+      only_reply(run(send_record(by_id("resend-1", messages::SendAction::kResend))).value());
+  EXPECT_EQ(resent.rate_limit_limit, 3);
+  EXPECT_EQ(resent.rate_limit_remaining, 1);
+  EXPECT_EQ(resent.rate_limit_reset_seconds, 500);
+
+  auto second = send_request("send-2");
+  second.verification_id = "otp_11111111111111111111111111111111";
+  EXPECT_EQ(only_reply(run(send_record(second)).value()).rate_limit_remaining, 0);
+  auto third = send_request("send-3");
+  third.verification_id = "otp_22222222222222222222222222222222";
+  auto refused = only_reply(run(send_record(third)).value());
+  EXPECT_EQ(refused.outcome, Outcome::kRateLimited);
+  EXPECT_EQ(refused.rate_limit_limit, 3);
+  EXPECT_EQ(refused.rate_limit_remaining, 0);
+  EXPECT_EQ(refused.rate_limit_reset_seconds, 500);
+  EXPECT_EQ(refused.retry_after_seconds, 500);
+}
+
+TEST_F(GeneratorByIdTest, FixedFailureLockDoesNotGrow) {
+  tenants_.tenants[kTenant].failure_lock_threshold = 2;
+  tenants_.tenants[kTenant].failure_lock_duration = std::chrono::seconds(1800);
+  tenants_.tenants[kTenant].ttl = 7200s;  // outlives the lock
+  const auto code = issue_code();
+  EXPECT_EQ(verify("v-1", wrong(code)).outcome, Outcome::kInvalidCode);
+  EXPECT_EQ(verify("v-2", wrong(code)).outcome, Outcome::kInvalidCode);
+  auto locked = verify("v-3", code);
+  EXPECT_EQ(locked.outcome, Outcome::kRecipientLocked);
+  EXPECT_EQ(locked.retry_after_seconds, 1800);
+  clock_.advance(1800s);
+  EXPECT_EQ(verify("v-4", wrong(code)).outcome, Outcome::kInvalidCode);
+  EXPECT_EQ(verify("v-5", wrong(code)).outcome, Outcome::kInvalidCode);
+  auto second_lock = verify("v-6", code);
+  EXPECT_EQ(second_lock.outcome, Outcome::kRecipientLocked);
+  EXPECT_EQ(second_lock.retry_after_seconds, 1800);  // the same again, not doubled
 }
 
 }  // namespace

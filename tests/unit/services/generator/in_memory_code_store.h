@@ -39,6 +39,7 @@ class InMemoryCodeStore final : public CodeStore {
     int sends = 1;
     std::map<std::string, ResentCode> resent;      ///< resend answers by request id
     std::map<std::string, CancelResult> canceled;  ///< cancel answers by request id
+    SendWindow window;                             ///< as the issue left it
   };
 
   /// A tenant + recipient's consecutive failures and lock (otp:{t:rh}:fails).
@@ -74,7 +75,12 @@ class InMemoryCodeStore final : public CodeStore {
     if (auto it = index_.find(index); it != index_.end() && it->second.handle != vkey) {
       return IssuedCode{.outcome = IssueOutcome::kConflict};
     }
-    index_.emplace(index, CodeLocation{vkey, request.hmac_key_id});
+    CodeLocation location{.handle = vkey, .hmac_key_id = request.hmac_key_id};
+    if (!request.sealed_recipient.key_id.empty()) {
+      location.sealed_recipient = request.sealed_recipient;
+      location.channel = request.channel;
+    }
+    index_.emplace(index, std::move(location));
 
     const std::string rkey =
         request.tenant + "|" + request.recipient_hash + "|" + request.request_id;
@@ -104,6 +110,10 @@ class InMemoryCodeStore final : public CodeStore {
                             *std::min_element(sends.begin(), sends.end()) + window - now)};
     }
     sends.push_back(now);
+    const SendWindow issued_window{
+        .used = static_cast<int>(sends.size()),
+        .reset = std::chrono::milliseconds(*std::min_element(sends.begin(), sends.end()) + window -
+                                           now)};
     verifications_[vkey] = Verification{.tenant = request.tenant,
                                         .verification_id = request.verification_id,
                                         .hmac = request.code_hmac,
@@ -121,7 +131,8 @@ class InMemoryCodeStore final : public CodeStore {
                                         .sent_at_ms = 0,
                                         .sends = 1,
                                         .resent = {},
-                                        .canceled = {}};
+                                        .canceled = {},
+                                        .window = issued_window};
     requests_[rkey] = vkey;
     return stored(vkey, IssueOutcome::kCreated);
   }
@@ -212,8 +223,7 @@ class InMemoryCodeStore final : public CodeStore {
   Result<ResentCode> resend(const ResendRequest& request) override {
     using messages::Status;
     if (auto down = enter(); !down) return tl::unexpected(down.error());
-    auto it = verifications_.find(request.tenant + "|" + request.recipient_hash + "|" +
-                                  request.verification_id);
+    auto it = verifications_.find(locate(request));
     if (it == verifications_.end()) return ResentCode{.outcome = ResendOutcome::kNotFound};
     Verification& v = it->second;
     if (auto answer = v.resent.find(request.request_id); answer != v.resent.end()) {
@@ -243,6 +253,9 @@ class InMemoryCodeStore final : public CodeStore {
                             *std::min_element(sends.begin(), sends.end()) + window - now)};
     }
     sends.push_back(now);
+    const SendWindow sent_window{.used = static_cast<int>(sends.size()),
+                                 .reset = std::chrono::milliseconds(
+                                     *std::min_element(sends.begin(), sends.end()) + window - now)};
     ++v.sends;
     v.sent_at_ms = now;
     if (request.new_code) {
@@ -259,7 +272,8 @@ class InMemoryCodeStore final : public CodeStore {
                       .sent_at = from_unix_ms(now),
                       .expires_at = from_unix_ms(v.expires_at_ms),
                       .status = v.status,
-                      .retry_after = std::chrono::milliseconds(0)};
+                      .retry_after = std::chrono::milliseconds(0),
+                      .window = sent_window};
     v.resent[request.request_id] = result;
     return result;
   }
@@ -267,8 +281,7 @@ class InMemoryCodeStore final : public CodeStore {
   Result<CancelResult> cancel(const CancelRequest& request) override {
     using messages::Status;
     if (auto down = enter(); !down) return tl::unexpected(down.error());
-    auto it = verifications_.find(request.tenant + "|" + request.recipient_hash + "|" +
-                                  request.verification_id);
+    auto it = verifications_.find(locate(request));
     if (it == verifications_.end()) return CancelResult{};
     Verification& v = it->second;
     if (auto answer = v.canceled.find(request.request_id); answer != v.canceled.end()) {
@@ -286,6 +299,22 @@ class InMemoryCodeStore final : public CodeStore {
     }
     v.canceled[request.request_id] = result;
     return result;
+  }
+
+  Result<StatusResult> status(const StatusRequest& request) override {
+    if (auto down = enter(); !down) return tl::unexpected(down.error());
+    auto it = verifications_.find(locate(request));
+    if (it == verifications_.end()) return StatusResult{};
+    const Verification& v = it->second;
+    auto status = v.status;
+    if (status == messages::Status::kPending && to_unix_ms(clock_.now()) >= v.expires_at_ms) {
+      status = messages::Status::kExpired;
+    }
+    return StatusResult{.found = true,
+                        .status = status,
+                        .attempts_remaining = std::max(0, v.max_attempts - v.attempts),
+                        .expires_at = from_unix_ms(v.expires_at_ms),
+                        .channel = v.channel};
   }
 
   Result<std::optional<std::chrono::milliseconds>> take_send_token(
@@ -324,6 +353,13 @@ class InMemoryCodeStore final : public CodeStore {
     return {};
   }
 
+  /// By recipient hash, or by the handle `lookup` gave when the request has none.
+  template <class Request>
+  static std::string locate(const Request& request) {
+    if (request.recipient_hash.empty()) return request.handle;
+    return request.tenant + "|" + request.recipient_hash + "|" + request.verification_id;
+  }
+
   IssuedCode stored(const std::string& vkey, IssueOutcome outcome) const {
     const Verification& v = verifications_.at(vkey);
     return IssuedCode{.outcome = outcome,
@@ -334,7 +370,9 @@ class InMemoryCodeStore final : public CodeStore {
                       .sealed_code = v.sealed_code,
                       .created_at = from_unix_ms(v.created_at_ms),
                       .expires_at = from_unix_ms(v.expires_at_ms),
-                      .status = v.status};
+                      .status = v.status,
+                      .retry_after = std::chrono::milliseconds(0),
+                      .window = v.window};
   }
 
   const Clock& clock_;

@@ -85,8 +85,9 @@ TEST(StaticTenantSettings, KnowsEveryTenant) {
 }
 
 pg::Row default_row() {
-  return {"acme",       "6",  "600", "5",  "new", "30", "5", "600", "100", "sms,email,whatsapp",
-          std::nullopt, "{}", "50",  "100"};
+  return {
+      "acme",       "6",  "600", "5",   "new", "30",        "5", "600", "100", "sms,email,whatsapp",
+      std::nullopt, "{}", "50",  "100", "",    std::nullopt};
 }
 
 TEST(PgTenantSettingsLoader, ParsesTheColumnDefaultsAsTheStructDefaults) {
@@ -97,9 +98,12 @@ TEST(PgTenantSettingsLoader, ParsesTheColumnDefaultsAsTheStructDefaults) {
 }
 
 TEST(PgTenantSettingsLoader, ParsesEveryColumn) {
-  pg::Row row = {"acme", "8",   "120", "3",     "same",  "45",
-                 "7",    "900", "20",  "email", "GB,DE", R"({"+15005550006": "123456"})",
-                 "2.5",  "10"};
+  pg::Row row = {"acme",  "8",     "120",
+                 "3",     "same",  "45",
+                 "7",     "900",   "20",
+                 "email", "GB,DE", R"({"+15005550006": "123456"})",
+                 "2.5",   "10",    "whatsapp,email,whatsapp",
+                 "1800"};
   auto parsed = PgTenantSettingsLoader::parse_row(row);
   ASSERT_TRUE(parsed.has_value()) << parsed.error().message;
   const TenantSettings& s = parsed->second;
@@ -116,6 +120,8 @@ TEST(PgTenantSettingsLoader, ParsesEveryColumn) {
   EXPECT_EQ(s.test_numbers, (std::map<std::string, std::string>{{"+15005550006", "123456"}}));
   EXPECT_DOUBLE_EQ(s.send_rate_per_second, 2.5);
   EXPECT_EQ(s.send_burst, 10);
+  EXPECT_EQ(s.channel_fallback, (std::vector<Channel>{Channel::kWhatsapp, Channel::kEmail}));
+  EXPECT_EQ(s.failure_lock_duration, std::optional<std::chrono::seconds>(1800s));
   EXPECT_FALSE(s.allows(Channel::kSms));
   EXPECT_TRUE(s.allows_region("GB"));
   EXPECT_FALSE(s.allows_region("US"));
@@ -143,6 +149,9 @@ TEST(PgTenantSettingsLoader, RejectsValuesOutsideTheirRange) {
                                                                 {12, "0"},
                                                                 {12, "x"},
                                                                 {13, "0"},
+                                                                {14, "sms,fax"},
+                                                                {15, "0"},
+                                                                {15, "86401"},
                                                                 {0, ""}};
   for (const auto& [column, value] : bad) {
     auto row = default_row();

@@ -1,0 +1,14 @@
+-- otp-generator tenant settings, second batch (services/generator/README.md, "Tenant settings").
+-- Both have defaults that keep today's behaviour.
+ALTER TABLE tenants
+  -- Channels the delivery worker falls back to, in order, after the requested channel failed
+  -- for good. Only channels that are allowed and fit the recipient (phone: sms, whatsapp;
+  -- email: email) are put on a delivery job.
+  ADD COLUMN channel_fallback text[] NOT NULL DEFAULT '{}'
+    CONSTRAINT tenants_channel_fallback
+      CHECK (channel_fallback <@ ARRAY['sms', 'email', 'whatsapp']::text[]),
+  -- A fixed lock (seconds) once failure_lock_threshold consecutive checks failed; NULL = the
+  -- growing lock (60 s, doubling with each further lock, at most 24 h).
+  ADD COLUMN failure_lock_seconds integer
+    CONSTRAINT tenants_failure_lock_seconds
+      CHECK (failure_lock_seconds IS NULL OR failure_lock_seconds BETWEEN 1 AND 86400);
