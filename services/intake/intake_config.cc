@@ -63,6 +63,18 @@ Result<IntakeConfig> IntakeConfig::from_env(config::EnvReader::Lookup lookup) {
   config.log_level =
       env.choice("OTP_LOG_LEVEL", config.log_level, {"trace", "debug", "info", "warn", "error"});
 
+  // --- auth: database keys and access tokens ---
+  config.pg_url = env.secret("OTP_PG_URL");
+  config.auth_refresh = env.millis("OTP_AUTH_REFRESH_MS", config.auth_refresh, milliseconds(100),
+                                   milliseconds(60'000));
+  config.jwt_keys = env.secret("OTP_JWT_KEYS");
+  if (!config.jwt_keys.empty()) {
+    if (auto ring = crypto::KeyRing::parse(config.jwt_keys.reveal()); !ring) {
+      env.reject("OTP_JWT_KEYS", ring.error().message);
+    }
+  }
+  config.jwt_ttl = std::chrono::seconds(env.integer("OTP_JWT_TTL_SECONDS", 900, 60, 86'400));
+
   if (auto done = env.finish(); !done) return tl::unexpected(done.error());
   return config;
 }

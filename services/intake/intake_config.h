@@ -34,6 +34,17 @@ struct IntakeConfig {
 
   std::string log_level = "info";
 
+  // --- auth: database keys and access tokens (services/intake/README.md, Authentication) ---
+  /// OTP_PG_URL: where API keys live; empty = only the dev key authenticates.
+  config::Secret pg_url;
+  /// OTP_AUTH_REFRESH_MS: how often the key set is reloaded (revocation delay).
+  std::chrono::milliseconds auth_refresh{2000};
+  /// OTP_JWT_KEYS: `kid:base64[,kid:base64...]` (32-byte keys, first signs); empty = no
+  /// `POST /oauth/token` and no JWT Bearer tokens.
+  config::Secret jwt_keys;
+  /// OTP_JWT_TTL_SECONDS: lifetime of an access token.
+  std::chrono::seconds jwt_ttl{900};
+
   /// Reads the `OTP_*` variables through `lookup` (the process environment by default) and
   /// reports every missing or invalid key in one kInvalidInput error.
   [[nodiscard]] static Result<IntakeConfig> from_env(config::EnvReader::Lookup lookup = {});

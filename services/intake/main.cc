@@ -11,6 +11,11 @@
 #include "common/random/rng.h"
 #include "common/time/clock.h"
 #include "services/intake/api_router.h"
+#include "common/pg/pg_connection.h"
+#include "services/intake/auth/api_key_cache.h"
+#include "services/intake/auth/jwt.h"
+#include "services/intake/auth/oauth_token_handler.h"
+#include "services/intake/auth/pg_api_key_loader.h"
 #include "services/intake/authenticator.h"
 #include "services/intake/handlers/send_handler.h"
 #include "services/intake/handlers/verify_handler.h"
@@ -26,6 +31,7 @@
 #include <chrono>
 #include <cstdio>
 #include <exception>
+#include <optional>
 #include <thread>
 
 namespace {
@@ -74,12 +80,43 @@ int run(const IntakeConfig& config, const std::atomic<bool>& stop) {
                                       .reply_partition = config.instance,
                                       .reply_timeout = config.reply_timeout,
                                   });
-  const DevKeyAuthenticator authenticator(config.dev_tenant, config.dev_api_key,
-                                          config.dev_api_secret);
+  // --- auth: the dev key, database keys cached by a refresh thread, access tokens ---
+  const DevKeyAuthenticator dev_key(config.dev_tenant, config.dev_api_key, config.dev_api_secret);
+  std::optional<pg::PgConnection> auth_db;
+  std::optional<auth::PgApiKeyLoader> key_loader;
+  std::optional<auth::ApiKeyCache> key_cache;
+  std::jthread key_refresher;  // declared after what it uses: stopped and joined first
+  if (!config.pg_url.empty()) {
+    auth_db.emplace(config.pg_url, pg::PgOptions{.application_name = "otp-intake",
+                                                 .statement_timeout = 5s});
+    key_loader.emplace(*auth_db);
+    key_cache.emplace(*key_loader);
+    key_refresher = std::jthread([&key_cache, interval = config.auth_refresh](
+                                     const std::stop_token& token) {
+      key_cache->run(token, interval);
+    });
+  }
+  std::optional<crypto::KeyRing> jwt_keys;
+  std::optional<auth::AccessTokenCodec> access_tokens;
+  if (!config.jwt_keys.empty()) {
+    jwt_keys.emplace(*crypto::KeyRing::parse(config.jwt_keys.reveal()));  // from_env checked it
+    access_tokens.emplace(*jwt_keys);
+  }
+  const ApiAuthenticator authenticator(
+      {.dev_key = &dev_key,
+       .keys = key_cache ? &*key_cache : nullptr,
+       .tokens = access_tokens ? &*access_tokens : nullptr},
+      clock);
   SendHandler send(publisher, rng, clock, topics);
   VerifyHandler verify(publisher, sealer, rng, clock, topics, config.reply_timeout);
   ApiRouter api(authenticator, config.max_body_bytes);
   add_core_routes(api, send, verify, router);
+  // --- auth: POST /oauth/token (only with OTP_JWT_KEYS) ---
+  std::optional<auth::OAuthTokenHandler> oauth;
+  if (access_tokens) {
+    oauth.emplace(authenticator, *access_tokens, clock, config.jwt_ttl);
+    add_oauth_token_route(api, *oauth);
+  }
 
   auto server = HttpServer::start(
       HttpServerSettings{
