@@ -1,6 +1,7 @@
-// The reporting views of schemas/sql/0003 against a real PostgreSQL (OTP_TEST_PG_URL): a known
-// set of events goes in through PgEventStore, and every view must return exactly the expected
-// rows. Also: the recipient facts of verification.created in the projection, NULL when absent.
+// The reporting views of schemas/sql/0003 and 0010_audit_views against a real PostgreSQL
+// (OTP_TEST_PG_URL): a known set of events goes in through PgEventStore, and every view must return
+// exactly the expected rows. Also: the recipient facts of verification.created in the projection,
+// NULL when absent.
 
 #include "common/pg/pg_connection.h"
 #include "services/audit/pg_event_store.h"
@@ -35,7 +36,7 @@ json created(const std::string& channel, const std::string& country, const std::
 json sent(const std::string& provider, const std::string& channel, int latency_ms) {
   return {{"channel", channel},
           {"provider", provider},
-          {"provider_message_id", "M1"},
+          {"provider_message_id", "M" + std::to_string(latency_ms)},
           {"latency_ms", latency_ms},
           {"attempt", 1}};
 }
@@ -47,6 +48,7 @@ json sent(const std::string& provider, const std::string& channel, int latency_m
 ///  v4 dev sms GB +4477: twilio sent (500 ms, 1.2 segments -> 2), max attempts reached
 ///  v5 acme sms, no country/prefix/hash, the next day: delivery expired
 ///  v6 dev sms US +1212: twilio sent (200 ms, segments "abc" -> 1), never approved
+///  receipts (delivery.status, tenant unknown): v1 delivered, v6 undelivered (30003)
 std::vector<messages::Event> known_events() {
   json v1_sent = sent("twilio", "sms", 100);
   v1_sent["segments"] = 2;
@@ -76,6 +78,16 @@ std::vector<messages::Event> known_events() {
       make_event("v6-s", "delivery.sent", "v6", 1'000, v6_sent),
       make_event("l-1", "recipient.locked", "v4", 60'000,
                  {{"country", "GB"}, {"number_prefix", "+4477"}, {"recipient_hash", "h1"}}),
+      // Provider webhook receipts: no tenant, no verification, found by provider message id.
+      make_event("r1", "delivery.status", "", 5'000,
+                 {{"provider", "twilio"}, {"provider_message_id", "M100"}, {"status", "delivered"}},
+                 ""),
+      make_event("r6", "delivery.status", "", 6'000,
+                 {{"provider", "twilio"},
+                  {"provider_message_id", "M200"},
+                  {"status", "undelivered"},
+                  {"error_code", "30003"}},
+                 ""),
   };
 }
 
@@ -189,10 +201,27 @@ TEST_F(ReportingViewsTest, SmsCostFromSegmentsAndPrices) {
               ElementsAre(Row{"GB", "NULL", "NULL"}));
 }
 
+TEST_F(ReportingViewsTest, DeliveryErrorsByProviderStageAndCode) {
+  EXPECT_THAT(rows("SELECT day::text, provider, channel, stage, error_code, failures"
+                   " FROM report_delivery_errors ORDER BY stage"),
+              ElementsAre(Row{"2027-01-15", "twilio", "sms", "attempt", "E", "1"},
+                          Row{"2027-01-15", "twilio", "NULL", "receipt", "30003", "1"}));
+}
+
+TEST_F(ReportingViewsTest, DeliveryReceiptsByTenantAndProvider) {
+  EXPECT_THAT(rows("SELECT day::text, tenant, provider, sent, delivered, undelivered,"
+                   " without_receipt, delivered_rate FROM report_delivery_receipts"
+                   " ORDER BY provider"),
+              ElementsAre(Row{"2027-01-15", "dev", "meta", "1", "0", "0", "1", "NULL"},
+                          Row{"2027-01-15", "dev", "twilio", "3", "1", "1", "1", "0.5000"},
+                          Row{"2027-01-15", "dev", "vonage", "1", "0", "0", "1", "NULL"}));
+}
+
 TEST_F(ReportingViewsTest, ReplayLeavesEveryViewUnchanged) {
-  const std::vector<std::string> views = {"report_daily_volume", "report_delivery_quality",
-                                          "report_conversion",   "report_unverified_sends",
-                                          "report_locks",        "report_sms_cost"};
+  const std::vector<std::string> views = {"report_daily_volume",    "report_delivery_quality",
+                                          "report_conversion",      "report_unverified_sends",
+                                          "report_locks",           "report_sms_cost",
+                                          "report_delivery_errors", "report_delivery_receipts"};
   std::vector<Rows> before;
   auto all_rows = [](const std::string& view) {
     return "SELECT r::text FROM " + view + " r ORDER BY 1";
