@@ -1,6 +1,5 @@
 #include "services/intake/compat/seed000_handler.h"
 
-#include "common/log/log.h"
 #include "services/intake/api_response.h"
 #include "services/intake/compat/verify_by_recipient.h"
 #include "services/intake/json_body.h"
@@ -66,6 +65,15 @@ struct SendExchange {
 
 }  // namespace
 
+std::string mask_email(const std::string& email) {
+  const auto at = email.rfind('@');
+  if (at == std::string::npos || at == 0) return "******";
+  std::string masked(1, email.front());
+  masked += "******";
+  if (at > 2) masked += email[at - 1];
+  return masked + email.substr(at);
+}
+
 HttpResponse seed000_failure(int status, const std::string& message) {
   return json_response(status, {{"success", false}, {"message", message}});
 }
@@ -121,7 +129,7 @@ void Seed000Handler::publish_send(const std::string& mobile, const DirectoryEntr
   exchange->respond = std::move(respond);
   const nlohmann::ordered_json sent = {
       {"success", true},
-      {"email", entry.reveal_contacts ? *email : log::mask_recipient(*email)},
+      {"email", entry.reveal_contacts ? *email : mask_email(*email)},
       {"mobile", mobile},
       {"message", "OTP sent"},
       {"verification_id", message.verification_id}};

@@ -54,6 +54,11 @@ class Seed000Handler {
   Settings settings_;
 };
 
+/// The address as seed 000's reply shows it unless the tenant reveals contacts: the first and
+/// last character of the local part around a fixed `******` (which hides the length), and the
+/// whole domain: `ap8548328@gmail.com` -> `a******8@gmail.com` (../shared/COMPAT.md).
+[[nodiscard]] std::string mask_email(const std::string& email);
+
 /// `{"success": false, "message": message}` with `status`.
 [[nodiscard]] HttpResponse seed000_failure(int status, const std::string& message);
 

@@ -20,8 +20,9 @@ struct WebhookConfig {
   config::Secret meta_verify_token;
 };
 
-/// Reads the keys above from `env` (errors are collected by `env`): a Twilio token needs a
-/// public base URL; a Meta app secret needs a verify token.
+/// Reads the keys above from `env` (errors are collected by `env`): the base URL must be
+/// http(s); a Meta app secret needs a verify token. The Twilio route needs both the token and
+/// the base URL.
 [[nodiscard]] WebhookConfig read_webhook_config(config::EnvReader& env);
 
 }  // namespace otp::intake::webhooks

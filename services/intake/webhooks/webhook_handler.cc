@@ -216,7 +216,10 @@ void WebhookHandler::publish_all(const std::vector<DeliveryStatus>& statuses,
 }
 
 void add_webhook_routes(ApiRouter& router, WebhookHandler& handler, const WebhookConfig& config) {
-  if (!config.twilio_auth_token.empty()) {
+  if (!config.twilio_auth_token.empty() && config.public_base_url.empty()) {
+    spdlog::warn("webhook.twilio_disabled reason=\"OTP_PUBLIC_BASE_URL is not set\"");
+  }
+  if (!config.twilio_auth_token.empty() && !config.public_base_url.empty()) {
     router.add(public_route("POST", "/webhooks/twilio/status"),
                [&handler](const RouteRequest& request, ResponseCallback respond) {
                  handler.twilio_status(request.http, std::move(respond));

@@ -46,8 +46,8 @@ class WebhookHandler {
 /// kInvalidInput when the body is not the documented shape. Pure.
 [[nodiscard]] Result<std::vector<DeliveryStatus>> parse_meta_statuses(std::string_view body);
 
-/// Registers the routes of the providers that are configured (a secret set): the others stay
-/// unknown (404). `handler` must outlive `router`.
+/// Registers the routes of the providers that are configured (Twilio: auth token and public
+/// base URL; Meta: app secret): the others stay unknown (404). `handler` must outlive `router`.
 void add_webhook_routes(ApiRouter& router, WebhookHandler& handler, const WebhookConfig& config);
 
 }  // namespace otp::intake::webhooks
