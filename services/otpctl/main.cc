@@ -7,6 +7,7 @@
 #include "common/messages/topics.h"
 #include "common/pg/pg_connection.h"
 #include "services/otpctl/pg_maintenance.h"
+#include "services/otpctl/template_commands.h"
 
 #include <algorithm>
 #include <charconv>
@@ -30,6 +31,9 @@ constexpr char kUsage[] =
     "                              days ago; create the next months' partitions\n"
     "       otpctl erase --tenant T --recipient-hash H\n"
     "                              remove one recipient's identifiers from the audit tables\n"
+    "       otpctl template set|list|delete|sender --tenant T ...\n"
+    "                              tenant message templates and sender ids (`otpctl template`\n"
+    "                              prints the details)\n"
     "environment: OTP_KAFKA_BROKERS (required for topics ensure), OTP_TOPIC_PREFIX (default "
     "otp.),\n"
     "             OTP_KAFKA_REPLICATION (default 1), OTP_PG_URL (required for migrate,\n"
@@ -142,6 +146,7 @@ int main(int argc, char** argv) {
   if (argc < 2) return usage();
   std::string command = argv[1];
   if (command == "topics" && argc == 3) return topics(argv[2]);
+  if (command == "template") return otp::otpctl::template_command({argv + 2, argv + argc});
   static const std::map<std::string, std::vector<std::string>> kDatabaseCommands = {
       {"migrate", {"--dir"}},
       {"retention", {"--older-than-days"}},
