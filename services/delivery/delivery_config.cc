@@ -36,6 +36,13 @@ Result<DeliveryConfig> DeliveryConfig::from_env(const std::string& channel_flag,
                              "_PROVIDER";
   std::vector<std::string> allowed = {"outbox"};
   if (config.channel == messages::Channel::kSms) allowed.emplace_back("twilio");
+  // ---- providers: the names each channel accepts ----
+  if (config.channel == messages::Channel::kSms) allowed.emplace_back("vonage");
+  if (config.channel == messages::Channel::kEmail)
+    allowed.insert(allowed.end(), {"smtp", "resend"});
+  if (config.channel == messages::Channel::kWhatsapp) {
+    allowed.insert(allowed.end(), {"meta", "twilio-whatsapp"});
+  }
   // ---- delivery engine (issue 5): a provider list in failover order ----
   config.providers = env.list(provider_key, {"outbox"});
   if (config.providers.empty()) config.providers = {"outbox"};
@@ -86,17 +93,63 @@ Result<DeliveryConfig> DeliveryConfig::from_env(const std::string& channel_flag,
       config.providers.end()) {
     config.outbox_path = env.required_string("OTP_OUTBOX_PATH");
   }
-  if (std::find(config.providers.begin(), config.providers.end(), "twilio") !=
-      config.providers.end()) {
+  const auto uses = [&](const char* name) {
+    return std::find(config.providers.begin(), config.providers.end(), name) !=
+           config.providers.end();
+  };
+  if (uses("twilio") || uses("twilio-whatsapp")) {
     config.twilio_base_url = env.string("OTP_TWILIO_BASE_URL", config.twilio_base_url);
     config.twilio_account_sid = env.required_string("OTP_TWILIO_ACCOUNT_SID");
     config.twilio_auth_token = env.required_secret("OTP_TWILIO_AUTH_TOKEN");
     config.twilio_from = env.string("OTP_TWILIO_FROM", "");
     config.twilio_messaging_service_sid = env.string("OTP_TWILIO_MESSAGING_SERVICE_SID", "");
-    if (config.twilio_from.empty() && config.twilio_messaging_service_sid.empty()) {
+    if (uses("twilio") && config.twilio_from.empty() &&
+        config.twilio_messaging_service_sid.empty()) {
       env.reject("OTP_TWILIO_FROM", "or OTP_TWILIO_MESSAGING_SERVICE_SID is required");
     }
   }
+  // ---- providers: credentials (issue 5) ----
+  if (uses("twilio-whatsapp")) {
+    config.twilio_whatsapp_from = env.required_string("OTP_TWILIO_WHATSAPP_FROM");
+    config.twilio_whatsapp_content_sid = env.string("OTP_TWILIO_WHATSAPP_CONTENT_SID", "");
+  }
+  if (uses("vonage")) {
+    config.vonage.base_url = env.string("OTP_VONAGE_BASE_URL", config.vonage.base_url);
+    config.vonage.api_key = env.required_string("OTP_VONAGE_API_KEY");
+    config.vonage.api_secret = env.required_secret("OTP_VONAGE_API_SECRET");
+    config.vonage.from = env.required_string("OTP_VONAGE_FROM");
+    config.vonage.timeout = config.provider_timeout;
+  }
+  if (uses("resend")) {
+    config.resend.base_url = env.string("OTP_RESEND_BASE_URL", config.resend.base_url);
+    config.resend.api_key = env.required_secret("OTP_RESEND_API_KEY");
+    config.resend.from = env.required_string("OTP_RESEND_FROM");
+    config.resend.timeout = config.provider_timeout;
+  }
+  if (uses("smtp")) {
+    config.smtp.url = env.required_string("OTP_SMTP_URL");
+    config.smtp.username = env.string("OTP_SMTP_USERNAME", "");
+    config.smtp.password = env.secret("OTP_SMTP_PASSWORD");
+    config.smtp.from = env.required_string("OTP_SMTP_FROM");
+    config.smtp.require_tls = env.boolean("OTP_SMTP_REQUIRE_TLS", true);
+    config.smtp.ca_file = env.string("OTP_SMTP_CA_FILE", "");
+    config.smtp.timeout = config.provider_timeout;
+  }
+  if (uses("meta")) {
+    config.meta.base_url = env.string("OTP_META_BASE_URL", config.meta.base_url);
+    config.meta.api_version = env.string("OTP_META_API_VERSION", config.meta.api_version);
+    config.meta.phone_number_id = env.required_string("OTP_META_PHONE_NUMBER_ID");
+    config.meta.access_token = env.required_secret("OTP_META_ACCESS_TOKEN");
+    config.meta.template_name = env.string("OTP_META_TEMPLATE_NAME", config.meta.template_name);
+    config.meta.default_language =
+        env.string("OTP_META_DEFAULT_LANGUAGE", config.meta.default_language);
+    config.meta.timeout = config.provider_timeout;
+  }
+  config.templates_pg_url = env.secret("OTP_PG_URL");
+  config.template_refresh =
+      env.millis("OTP_TEMPLATE_REFRESH_MS", config.template_refresh, std::chrono::milliseconds(100),
+                 std::chrono::milliseconds(3600000));
+  // ---- end providers ----
   if (auto done = env.finish(); !done) return tl::unexpected(done.error());
   return config;
 }

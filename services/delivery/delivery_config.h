@@ -4,6 +4,10 @@
 #include "common/error/error.h"
 #include "common/kafka/record.h"
 #include "common/messages/types.h"
+#include "services/delivery/providers/meta_whatsapp_provider.h"
+#include "services/delivery/providers/resend_email_provider.h"
+#include "services/delivery/providers/smtp_email_provider.h"
+#include "services/delivery/providers/vonage_sms_provider.h"
 
 #include <chrono>
 #include <cstddef>
@@ -50,6 +54,19 @@ struct DeliveryConfig {
   /// `-` as `_`); 0 = unpaced.
   std::map<std::string, std::pair<double, double>> pacing;
   std::size_t blocking_threads = 4;  ///< OTP_DELIVERY_BLOCKING_THREADS: outbox/SMTP senders
+
+  // ---- providers (issue 5): credentials, read only for the providers named in the list ----
+  /// sms: twilio, vonage; email: smtp, resend; whatsapp: meta, twilio-whatsapp (and outbox).
+  VonageConfig vonage;      ///< OTP_VONAGE_BASE_URL, _API_KEY, _API_SECRET, _FROM
+  ResendConfig resend;      ///< OTP_RESEND_BASE_URL, _API_KEY, _FROM
+  SmtpConfig smtp;          ///< OTP_SMTP_URL, _USERNAME, _PASSWORD, _FROM, _REQUIRE_TLS, _CA_FILE
+  MetaWhatsAppConfig meta;  ///< OTP_META_BASE_URL, _API_VERSION, _PHONE_NUMBER_ID, ...
+  std::string twilio_whatsapp_from;  ///< OTP_TWILIO_WHATSAPP_FROM (E.164, without `whatsapp:`)
+  std::string twilio_whatsapp_content_sid;  ///< OTP_TWILIO_WHATSAPP_CONTENT_SID (`HX...`)
+  /// OTP_PG_URL: tenant templates and sender ids (migration 0007); empty = built-ins only.
+  config::Secret templates_pg_url;
+  std::chrono::milliseconds template_refresh{5000};  ///< OTP_TEMPLATE_REFRESH_MS
+  // ---- end providers ----
 
   /// `channel_flag` is the `--channel` argument, if given (it wins over OTP_CHANNEL).
   static Result<DeliveryConfig> from_env(const std::string& channel_flag,

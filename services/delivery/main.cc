@@ -13,8 +13,13 @@
 #include "services/delivery/engine/blocking_provider_pool.h"
 #include "services/delivery/engine/delivery_engine.h"
 #include "services/delivery/engine/http_provider_adapter.h"
+#include "services/delivery/providers/meta_whatsapp_provider.h"
 #include "services/delivery/providers/outbox_provider.h"
+#include "services/delivery/providers/resend_email_provider.h"
+#include "services/delivery/providers/smtp_email_provider.h"
+#include "services/delivery/providers/vonage_sms_provider.h"
 #include "services/delivery/providers/twilio_sms_provider.h"
+#include "services/delivery/templates/pg_template_store.h"
 #include "services/delivery/templates/renderer.h"
 #include "services/delivery/templates/template_store.h"
 
@@ -58,6 +63,44 @@ std::shared_ptr<delivery::AsyncProvider> build_provider(
                                .messaging_service_sid = config.twilio_messaging_service_sid,
                                .timeout = config.provider_timeout});
     return std::make_shared<delivery::HttpProviderAdapter>(std::move(twilio), http);
+  }
+  if (name == "twilio-whatsapp") {
+    auto twilio = std::make_shared<const delivery::TwilioWhatsAppProvider>(
+        delivery::TwilioConfig{.base_url = config.twilio_base_url,
+                               .account_sid = config.twilio_account_sid,
+                               .auth_token = config.twilio_auth_token,
+                               .from = config.twilio_whatsapp_from,
+                               .messaging_service_sid = "",
+                               .timeout = config.provider_timeout,
+                               .whatsapp = true,
+                               .content_sid = config.twilio_whatsapp_content_sid});
+    return std::make_shared<delivery::HttpProviderAdapter>(std::move(twilio), http);
+  }
+  if (name == "vonage") {
+    return std::make_shared<delivery::HttpProviderAdapter>(
+        std::make_shared<const delivery::VonageSmsProvider>(nullptr, config.vonage), http);
+  }
+  if (name == "resend") {
+    return std::make_shared<delivery::HttpProviderAdapter>(
+        std::make_shared<const delivery::ResendEmailProvider>(nullptr, config.resend), http);
+  }
+  if (name == "meta") {
+    return std::make_shared<delivery::HttpProviderAdapter>(
+        std::make_shared<const delivery::MetaWhatsAppProvider>(nullptr, config.meta), http);
+  }
+  if (name == "smtp") {
+    // Thread-safe (an easy handle per send): every pool thread shares one instance.
+    auto smtp = std::make_shared<delivery::SmtpEmailProvider>(config.smtp);
+    struct SharedSmtp final : delivery::Provider {
+      explicit SharedSmtp(std::shared_ptr<delivery::SmtpEmailProvider> p) : inner(std::move(p)) {}
+      std::string_view name() const override { return inner->name(); }
+      Result<delivery::ProviderReceipt> send(const delivery::OutboundMessage& m) override {
+        return inner->send(m);
+      }
+      std::shared_ptr<delivery::SmtpEmailProvider> inner;
+    };
+    return std::make_shared<delivery::BlockingProviderPool>(
+        [smtp] { return std::make_unique<SharedSmtp>(smtp); }, config.blocking_threads);
   }
   if (name == "outbox") {
     spdlog::warn("delivery.outbox_provider path={} note=\"dev only: codes are written in clear\"",
@@ -133,7 +176,20 @@ int run(const delivery::DeliveryConfig& config) {
   }
 
   // Templates: built-in defaults; tenant templates when a store is configured (providers block).
-  delivery::InMemoryTemplateStore templates;
+  delivery::InMemoryTemplateStore builtin_only;
+  std::unique_ptr<delivery::PgTemplateStore> tenant_templates;  // ---- providers: templates ----
+  if (!config.templates_pg_url.empty()) {
+    tenant_templates = std::make_unique<delivery::PgTemplateStore>(config.templates_pg_url,
+                                                                    config.template_refresh);
+    if (auto loaded = tenant_templates->start(); !loaded) {
+      spdlog::warn("delivery.templates_unavailable reason=\"{}\" note=\"built-ins until a refresh "
+                   "succeeds\"",
+                   loaded.error().message);
+    }
+  }
+  const delivery::TemplateStore& templates =
+      tenant_templates ? static_cast<const delivery::TemplateStore&>(*tenant_templates)
+                       : builtin_only;
   delivery::Renderer renderer(templates, config.brand);
   delivery::RenderFunction render = [&renderer](const delivery::RenderInput& input) {
     return renderer.render(input);
