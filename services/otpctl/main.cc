@@ -6,7 +6,9 @@
 #include "common/log/log.h"
 #include "common/messages/topics.h"
 #include "common/pg/pg_connection.h"
+#include "services/otpctl/key_commands.h"
 #include "services/otpctl/pg_maintenance.h"
+#include "services/otpctl/tenant_commands.h"
 #include "services/otpctl/template_commands.h"
 
 #include <algorithm>
@@ -31,13 +33,26 @@ constexpr char kUsage[] =
     "                              days ago; create the next months' partitions\n"
     "       otpctl erase --tenant T --recipient-hash H\n"
     "                              remove one recipient's identifiers from the audit tables\n"
+    "       otpctl tenant create --id ID --name NAME [SETTINGS]\n"
+    "       otpctl tenant update --id ID SETTINGS\n"
+    "       otpctl tenant show --id ID\n"
+    "                              SETTINGS: --code-length N --ttl-seconds N --max-attempts N\n"
+    "                              --resend-policy new|same --resend-cooldown-seconds N\n"
+    "                              --sends-per-destination N --window-seconds N\n"
+    "                              --failure-lock-threshold N --allowed-channels sms,email,...\n"
+    "                              --allowed-countries US,GB|any --test-numbers JSON\n"
+    "                              --send-rate-per-second X --send-burst N (--name for update)\n"
+    "       otpctl key create --tenant T [--scopes send,verify,read] [--label TEXT]\n"
+    "                              print a new key id and its secret (shown only once)\n"
+    "       otpctl key list --tenant T     the tenant's keys (never secrets)\n"
+    "       otpctl key revoke --id K       intakes refuse the key within OTP_AUTH_REFRESH_MS\n"
     "       otpctl template set|list|delete|sender --tenant T ...\n"
     "                              tenant message templates and sender ids (`otpctl template`\n"
     "                              prints the details)\n"
     "environment: OTP_KAFKA_BROKERS (required for topics ensure), OTP_TOPIC_PREFIX (default "
     "otp.),\n"
     "             OTP_KAFKA_REPLICATION (default 1), OTP_PG_URL (required for migrate,\n"
-    "             retention and erase)\n";
+    "             retention, erase, tenant and key)\n";
 
 int usage() {
   std::fputs(kUsage, stderr);
@@ -146,6 +161,9 @@ int main(int argc, char** argv) {
   if (argc < 2) return usage();
   std::string command = argv[1];
   if (command == "topics" && argc == 3) return topics(argv[2]);
+  // --- auth: tenants and API keys ---
+  if (command == "tenant") return otp::otpctl::tenant_command({argv + 2, argv + argc});
+  if (command == "key") return otp::otpctl::key_command({argv + 2, argv + argc});
   if (command == "template") return otp::otpctl::template_command({argv + 2, argv + argc});
   static const std::map<std::string, std::vector<std::string>> kDatabaseCommands = {
       {"migrate", {"--dir"}},
