@@ -6,6 +6,7 @@
 #include "common/log/log.h"
 #include "common/messages/topics.h"
 #include "common/pg/pg_connection.h"
+#include "services/otpctl/dlq_commands.h"
 #include "services/otpctl/key_commands.h"
 #include "services/otpctl/pg_maintenance.h"
 #include "services/otpctl/tenant_commands.h"
@@ -46,6 +47,9 @@ constexpr char kUsage[] =
     "                              print a new key id and its secret (shown only once)\n"
     "       otpctl key list --tenant T     the tenant's keys (never secrets)\n"
     "       otpctl key revoke --id K       intakes refuse the key within OTP_AUTH_REFRESH_MS\n"
+    "       otpctl dlq list [--limit N]    dead-lettered records: source, reason, ids\n"
+    "       otpctl dlq redrive [--topic T] [--limit N]\n"
+    "                              republish to the source topic; commits the redrive offset\n"
     "       otpctl template set|list|delete|sender --tenant T ...\n"
     "                              tenant message templates and sender ids (`otpctl template`\n"
     "                              prints the details)\n"
@@ -164,6 +168,7 @@ int main(int argc, char** argv) {
   // --- auth: tenants and API keys ---
   if (command == "tenant") return otp::otpctl::tenant_command({argv + 2, argv + argc});
   if (command == "key") return otp::otpctl::key_command({argv + 2, argv + argc});
+  if (command == "dlq") return otp::otpctl::dlq_command({argv + 2, argv + argc});  // delivery
   if (command == "template") return otp::otpctl::template_command({argv + 2, argv + argc});
   static const std::map<std::string, std::vector<std::string>> kDatabaseCommands = {
       {"migrate", {"--dir"}},

@@ -391,5 +391,54 @@ TEST_F(DeliveryIntegrationTest, Kill9MidBatchEndsEveryJobOnceWithAtMostOneDuplic
   RecordProperty("duplicated_jobs", duplicated);
 }
 
+/// Runs otpctl with the test's broker and prefix; its stdout.
+std::string run_otpctl(const std::vector<std::string>& args, const std::string& brokers,
+                       const std::string& prefix, const std::string& log) {
+  std::vector<std::string> argv{OTP_OTPCTL_BIN};
+  argv.insert(argv.end(), args.begin(), args.end());
+  auto process =
+      Subprocess::start(argv, {{"OTP_KAFKA_BROKERS", brokers}, {"OTP_TOPIC_PREFIX", prefix}}, log);
+  if (!process) return {};
+  std::string out;
+  while (auto line = process->read_line(60s)) out += *line + "\n";
+  return out;
+}
+
+TEST_F(DeliveryIntegrationTest, AFailedJobIsDeadLetteredListedWithoutSecretsAndRedriven) {
+  ASSERT_FALSE(control("POST", "/_fake/behaviour", {{"statuses", {400}}}).is_null());
+  start_worker("sms");
+  auto j = job(5);
+  publish({j});
+  collect([&] { return !terminal(j.job_id).empty() && !dlq_.empty(); }, 60s);
+  ASSERT_EQ(terminal(j.job_id).size(), 1U);
+  EXPECT_EQ(terminal(j.job_id).begin()->second, "delivery.failed");
+  ASSERT_EQ(dlq_.size(), 1U);
+  EXPECT_EQ(dlq_[0].header("dlq_source_topic"), topics_.delivery_sms);
+
+  const auto listed = run_otpctl({"dlq", "list"}, brokers_, prefix_, dir_ + "otpctl.log");
+  EXPECT_NE(listed.find("job_id=" + j.job_id), std::string::npos) << listed;
+  EXPECT_NE(listed.find("error_code=\"permanent\""), std::string::npos) << listed;
+  EXPECT_EQ(listed.find(j.sealed_code.data), std::string::npos) << "the sealed code was printed";
+  EXPECT_EQ(listed.find(j.recipient), std::string::npos) << "the recipient was printed";
+
+  // The provider is fixed: redrive, and the job is delivered.
+  const auto redriven = run_otpctl({"dlq", "redrive"}, brokers_, prefix_, dir_ + "otpctl.log");
+  EXPECT_NE(redriven.find("1 records redriven"), std::string::npos) << redriven;
+  collect(
+      [&] {
+        for (const auto& [id, type] : terminal(j.job_id)) {
+          if (type == "delivery.sent") return true;
+        }
+        return false;
+      },
+      60s);
+  bool sent = false;
+  for (const auto& [id, type] : terminal(j.job_id)) sent = sent || type == "delivery.sent";
+  EXPECT_TRUE(sent);
+  // A second redrive finds nothing new: the first one committed its offset.
+  const auto again = run_otpctl({"dlq", "redrive"}, brokers_, prefix_, dir_ + "otpctl.log");
+  EXPECT_NE(again.find("0 records redriven"), std::string::npos) << again;
+}
+
 }  // namespace
 }  // namespace otp
