@@ -1,9 +1,14 @@
 #include "services/intake/api_router.h"
 
 #include "services/intake/api_response.h"
+#include "services/intake/handlers/cancel_handler.h"
+#include "services/intake/handlers/resend_handler.h"
 #include "services/intake/handlers/send_handler.h"
+#include "services/intake/handlers/status_handler.h"
 #include "services/intake/handlers/verify_handler.h"
+#include "services/intake/idempotency.h"
 #include "services/intake/json_body.h"
+#include "services/intake/metrics.h"
 #include "services/intake/request_publisher.h"
 
 #include <spdlog/spdlog.h>
@@ -181,10 +186,15 @@ bool ApiRouter::body_too_large(const HttpRequest& request) const {
 }
 
 void add_core_routes(ApiRouter& router, SendHandler& send, VerifyHandler& verify,
-                     const ReplyReadiness& readiness) {
+                     const ReplyReadiness& readiness, std::vector<ReadinessProbe> probes) {
   router.add(tenant_route("POST", "/otp/send", Scope::kSend, true),
              [&send](const RouteRequest& request, ResponseCallback respond) {
-               send.handle(*request.tenant, *request.body, std::move(respond));
+               auto key = idempotency_key(request.http);
+               if (!key) {
+                 respond(error_response(key.error()));
+                 return;
+               }
+               send.handle(*request.tenant, *request.body, *key, std::move(respond));
              });
   router.add(tenant_route("POST", "/otp/verify", Scope::kVerify, true),
              [&verify](const RouteRequest& request, ResponseCallback respond) {
@@ -195,12 +205,55 @@ void add_core_routes(ApiRouter& router, SendHandler& send, VerifyHandler& verify
                respond(json_response(200, {{"status", "ok"}}));
              });
   router.add(public_route("GET", "/readyz"),
-             [&readiness](const RouteRequest& /*request*/, ResponseCallback respond) {
-               if (auto reason = readiness.unready_reason()) {
+             [&readiness, probes = std::move(probes)](const RouteRequest& /*request*/,
+                                                      ResponseCallback respond) {
+               auto reason = readiness.unready_reason();
+               for (const auto& probe : probes) {
+                 if (reason) break;
+                 reason = probe();
+               }
+               if (reason) {
                  respond(json_response(503, {{"status", "unavailable"}, {"reason", *reason}}));
                } else {
                  respond(json_response(200, {{"status", "ok"}}));
                }
+             });
+}
+
+void add_verification_routes(ApiRouter& router, ResendHandler& resend, CancelHandler& cancel,
+                             StatusHandler& status) {
+  router.add(tenant_route("POST", "/otp/resend", Scope::kSend, true),
+             [&resend](const RouteRequest& request, ResponseCallback respond) {
+               auto key = idempotency_key(request.http);
+               if (!key) {
+                 respond(error_response(key.error()));
+                 return;
+               }
+               resend.handle(*request.tenant, *request.body, *key, std::move(respond));
+             });
+  router.add(tenant_route("POST", "/otp/cancel", Scope::kSend, true),
+             [&cancel](const RouteRequest& request, ResponseCallback respond) {
+               cancel.handle(*request.tenant, *request.body, std::move(respond));
+             });
+  router.add(tenant_route("GET", "/otp/status", Scope::kRead, false),
+             [&status](const RouteRequest& request, ResponseCallback respond) {
+               status.handle(*request.tenant, request.http.query, std::move(respond));
+             });
+}
+
+void add_metrics_route(ApiRouter& router, HttpMetrics& metrics) {
+  router.set_observer([&metrics](std::string_view route, std::string_view method, int status,
+                                 std::chrono::nanoseconds latency) {
+    metrics.observe(route, method, status, latency);
+  });
+  router.add(public_route("GET", "/metrics"),
+             [&metrics](const RouteRequest& /*request*/, ResponseCallback respond) {
+               HttpResponse response;
+               response.status = 200;
+               response.headers = {{"Content-Type", "text/plain; version=0.0.4; charset=utf-8"},
+                                   {"Cache-Control", "no-store"}};
+               response.body = metrics.render();
+               respond(std::move(response));
              });
 }
 

@@ -102,11 +102,29 @@ class ApiRouter {
 class SendHandler;
 class VerifyHandler;
 class ReplyReadiness;
+class ResendHandler;
+class CancelHandler;
+class StatusHandler;
+class HttpMetrics;
 
-/// The foundation routes: `POST /otp/send` (scope send), `POST /otp/verify` (scope verify),
-/// `GET /healthz` -> 200 `{"status":"ok"}`, `GET /readyz` -> 200 `{"status":"ok"}` or 503
-/// `{"status":"unavailable","reason":...}` from `readiness`. The references must outlive `router`.
+/// A dependency check for `/readyz`: nullopt when fine, else why not. Cheap and thread-safe.
+using ReadinessProbe = std::function<std::optional<std::string>()>;
+
+/// The foundation routes: `POST /otp/send` (scope send; an `Idempotency-Key` header is checked,
+/// 400 if malformed), `POST /otp/verify` (scope verify), `GET /healthz` -> 200
+/// `{"status":"ok"}`, `GET /readyz` -> 200 `{"status":"ok"}` or 503
+/// `{"status":"unavailable","reason":...}` from `readiness`, then each of `probes` in order. The
+/// references must outlive `router`.
 void add_core_routes(ApiRouter& router, SendHandler& send, VerifyHandler& verify,
-                     const ReplyReadiness& readiness);
+                     const ReplyReadiness& readiness, std::vector<ReadinessProbe> probes = {});
+
+/// `POST /otp/resend` (scope send, Idempotency-Key honoured), `POST /otp/cancel` (scope send),
+/// `GET /otp/status` (scope read). The references must outlive `router`.
+void add_verification_routes(ApiRouter& router, ResendHandler& resend, CancelHandler& cancel,
+                             StatusHandler& status);
+
+/// `GET /metrics` (public, Prometheus text format 0.0.4) from `metrics`, and makes `metrics` the
+/// router's observer. `metrics` must outlive `router`.
+void add_metrics_route(ApiRouter& router, HttpMetrics& metrics);
 
 }  // namespace otp::intake

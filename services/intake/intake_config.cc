@@ -20,6 +20,23 @@ bool is_tenant_id(std::string_view id) {
   });
 }
 
+// An origin as browsers send it: scheme `http` or `https`, `://`, a host of [A-Za-z0-9.-] or a
+// bracketed IPv6 address, an optional `:port`; no path, no trailing slash.
+bool is_origin(std::string_view origin) {
+  std::string_view rest;
+  if (origin.starts_with("https://")) {
+    rest = origin.substr(8);
+  } else if (origin.starts_with("http://")) {
+    rest = origin.substr(7);
+  } else {
+    return false;
+  }
+  return !rest.empty() && std::all_of(rest.begin(), rest.end(), [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
+           c == '.' || c == ':' || c == '[' || c == ']';
+  });
+}
+
 std::int32_t reply_partition_count() {
   const auto topics = messages::Topics::with_prefix("");
   for (const auto& spec : topics.specs()) {
@@ -74,6 +91,25 @@ Result<IntakeConfig> IntakeConfig::from_env(config::EnvReader::Lookup lookup) {
     }
   }
   config.jwt_ttl = std::chrono::seconds(env.integer("OTP_JWT_TTL_SECONDS", 900, 60, 86'400));
+
+  // --- HTTP API (api): CORS ---
+  const std::string origins = env.string("OTP_CORS_ORIGINS", "");
+  for (std::size_t start = 0; start < origins.size();) {
+    auto end = origins.find(',', start);
+    if (end == std::string::npos) end = origins.size();
+    std::string origin = origins.substr(start, end - start);
+    origin.erase(0, origin.find_first_not_of(' '));
+    origin.erase(origin.find_last_not_of(' ') + 1);
+    if (!origin.empty()) {
+      if (is_origin(origin)) {
+        config.cors_origins.push_back(std::move(origin));
+      } else {
+        env.reject("OTP_CORS_ORIGINS",
+                   "each origin must be http(s)://host[:port] without a path or trailing slash");
+      }
+    }
+    start = end + 1;
+  }
 
   if (auto done = env.finish(); !done) return tl::unexpected(done.error());
   return config;

@@ -8,6 +8,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <string>
+#include <vector>
 
 namespace otp::intake {
 
@@ -33,6 +34,11 @@ struct IntakeConfig {
   config::Secret dev_api_secret;
 
   std::string log_level = "info";
+
+  // --- HTTP API (api): CORS ---
+  /// OTP_CORS_ORIGINS: exact browser origins (`https://app.example.com`, comma-separated) that
+  /// get CORS headers; empty = none.
+  std::vector<std::string> cors_origins;
 
   // --- auth: database keys and access tokens (services/intake/README.md, Authentication) ---
   /// OTP_PG_URL: where API keys live; empty = only the dev key authenticates.

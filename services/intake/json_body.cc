@@ -76,6 +76,32 @@ ApiResult<std::optional<std::string>> optional_string(const nlohmann::json& obje
   });
 }
 
+ApiResult<std::optional<long long>> optional_integer(  // NOLINT(google-runtime-int)
+    const nlohmann::json& object, std::string_view name, long long min,  // NOLINT
+    long long max) {                                                     // NOLINT
+  const std::string key(name);
+  auto it = object.find(key);
+  if (it == object.end() || it->is_null()) return std::optional<long long>{};  // NOLINT
+  const std::string range = " from " + std::to_string(min) + " to " + std::to_string(max);
+  if (!it->is_number_integer()) {
+    return tl::unexpected(invalid_request(key + " must be an integer" + range));
+  }
+  std::int64_t value = 0;
+  if (it->is_number_unsigned()) {
+    const auto unsigned_value = it->get<std::uint64_t>();
+    if (unsigned_value > static_cast<std::uint64_t>(max)) {
+      return tl::unexpected(invalid_request(key + " must be an integer" + range));
+    }
+    value = static_cast<std::int64_t>(unsigned_value);
+  } else {
+    value = it->get<std::int64_t>();
+  }
+  if (value < min || value > max) {
+    return tl::unexpected(invalid_request(key + " must be an integer" + range));
+  }
+  return std::optional<long long>(value);  // NOLINT
+}
+
 ApiResult<void> require_own_appid(const nlohmann::json& object, std::string_view tenant_id) {
   constexpr std::size_t kMaxAppIdLength = 64;
   auto appid = required_string(object, "appid", kMaxAppIdLength);

@@ -30,6 +30,12 @@ namespace otp::intake {
                                                                     std::string_view name,
                                                                     std::size_t max_length);
 
+/// Field `name` of `object`: nullopt when absent or null; otherwise a JSON integer (not a float,
+/// string or boolean) in [min, max].
+[[nodiscard]] ApiResult<std::optional<long long>> optional_integer(  // NOLINT(google-runtime-int)
+    const nlohmann::json& object, std::string_view name, long long min,  // NOLINT
+    long long max);                                                      // NOLINT
+
 /// Checks the body's `appid` against the authenticated tenant: a 400 if it is missing or not a
 /// string, a 403 `forbidden` if it names another tenant. Call it before reading any other field,
 /// so a request for another tenant learns nothing about the rest of its body.

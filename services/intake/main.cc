@@ -17,12 +17,18 @@
 #include "services/intake/auth/oauth_token_handler.h"
 #include "services/intake/auth/pg_api_key_loader.h"
 #include "services/intake/authenticator.h"
+#include "services/intake/cors.h"
+#include "services/intake/handlers/cancel_handler.h"
+#include "services/intake/handlers/resend_handler.h"
 #include "services/intake/handlers/send_handler.h"
+#include "services/intake/handlers/status_handler.h"
 #include "services/intake/handlers/verify_handler.h"
 #include "services/intake/http_server.h"
 #include "services/intake/intake_config.h"
 #include "services/intake/kafka_request_publisher.h"
+#include "services/intake/metrics.h"
 #include "services/intake/pending_replies.h"
+#include "services/intake/readiness.h"
 #include "services/intake/reply_router.h"
 
 #include <spdlog/spdlog.h>
@@ -110,7 +116,23 @@ int run(const IntakeConfig& config, const std::atomic<bool>& stop) {
   SendHandler send(publisher, rng, clock, topics);
   VerifyHandler verify(publisher, sealer, rng, clock, topics, config.reply_timeout);
   ApiRouter api(authenticator, config.max_body_bytes);
-  add_core_routes(api, send, verify, router);
+  // --- HTTP API (api): /readyz also needs PostgreSQL when OTP_PG_URL is set ---
+  std::optional<PgReadiness> pg_ready;
+  std::vector<ReadinessProbe> probes;
+  if (!config.pg_url.empty()) {
+    pg_ready.emplace(config.pg_url, 2s);
+    probes.emplace_back([&pg_ready] { return pg_ready->unready_reason(); });
+  }
+  add_core_routes(api, send, verify, router, std::move(probes));
+  // --- HTTP API (api): resend/cancel/status, metrics, CORS ---
+  VerificationActions actions(publisher, rng, clock, topics);
+  ResendHandler resend(actions);
+  CancelHandler cancel(actions);
+  StatusHandler status(actions);
+  add_verification_routes(api, resend, cancel, status);
+  HttpMetrics metrics;
+  add_metrics_route(api, metrics);
+  const Cors cors(config.cors_origins);
   // --- auth: POST /oauth/token (only with OTP_JWT_KEYS) ---
   std::optional<auth::OAuthTokenHandler> oauth;
   if (access_tokens) {
@@ -128,8 +150,17 @@ int run(const IntakeConfig& config, const std::atomic<bool>& stop) {
           // A backstop: handlers always answer by the reply deadline.
           .handle_timeout = config.reply_timeout + 5s,
       },
-      [&api](HttpRequest request, ResponseCallback respond) {
-        api.handle(request, std::move(respond));
+      [&api, &cors, &metrics](HttpRequest request, ResponseCallback respond) {
+        metrics.request_started();
+        cors.handle(
+            request,
+            [&metrics, respond = std::move(respond)](HttpResponse response) {
+              metrics.request_finished();
+              respond(std::move(response));
+            },
+            [&api](const HttpRequest& inner, ResponseCallback inner_respond) {
+              api.handle(inner, std::move(inner_respond));
+            });
       });
   if (!server) {
     spdlog::error("intake.listen_failed reason=\"{}\"", server.error().message);

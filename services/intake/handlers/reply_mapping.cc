@@ -45,6 +45,8 @@ ApiError reply_error(const Reply& reply) {
       reply.outcome == Outcome::kRateLimited || reply.outcome == Outcome::kRecipientLocked;
   if (waits && reply.retry_after_seconds) {
     error.retry_after = std::chrono::seconds(std::max(1, *reply.retry_after_seconds));
+  } else if (waits && reply.rate_limit_reset_seconds) {
+    error.retry_after = std::chrono::seconds(std::max(1, *reply.rate_limit_reset_seconds));
   }
   return error;
 }
@@ -52,6 +54,20 @@ ApiError reply_error(const Reply& reply) {
 HttpResponse not_published(const std::string& verification_id) {
   return error_response(unavailable("the request could not be processed now; retry"),
                         {{"verification_id", verification_id}});
+}
+
+HttpResponse failure(const std::string& verification_id, const Reply& reply) {
+  auto response = error_response(reply_error(reply), failure_fields(verification_id, reply));
+  add_rate_limit_headers(response, reply);
+  return response;
+}
+
+// The fields of a live verification that a reply knows.
+void add_state(nlohmann::ordered_json& body, const Reply& reply) {
+  if (reply.channel) body["channel"] = to_string(*reply.channel);
+  if (reply.expires_at) body["expires_at"] = format_rfc3339(*reply.expires_at);
+  if (reply.attempts_remaining) body["attempts_remaining"] = *reply.attempts_remaining;
+  if (reply.code_length) body["code_length"] = *reply.code_length;
 }
 
 }  // namespace
@@ -109,9 +125,7 @@ HttpResponse send_response(const SendContext& context, const ReplyResult& result
   // The generator owns verification ids: a replayed request answers with the original one.
   const std::string& verification_id =
       reply.verification_id.empty() ? context.verification_id : reply.verification_id;
-  if (reply.outcome != Outcome::kPending) {
-    return error_response(reply_error(reply), failure_fields(verification_id, reply));
-  }
+  if (reply.outcome != Outcome::kPending) return failure(verification_id, reply);
   nlohmann::ordered_json body = {{"success", true},
                                  {"verification_id", verification_id},
                                  {"status", to_string(reply.status)},
@@ -120,6 +134,76 @@ HttpResponse send_response(const SendContext& context, const ReplyResult& result
   if (reply.expires_at) body["expires_at"] = format_rfc3339(*reply.expires_at);
   if (reply.attempts_remaining) body["attempts_remaining"] = *reply.attempts_remaining;
   if (reply.code_length) body["code_length"] = *reply.code_length;
+  auto response = json_response(200, body);
+  add_rate_limit_headers(response, reply);
+  return response;
+}
+
+void add_rate_limit_headers(HttpResponse& response, const Reply& reply) {
+  if (reply.rate_limit_limit) {
+    response.headers.emplace_back("RateLimit-Limit", std::to_string(*reply.rate_limit_limit));
+  }
+  if (reply.rate_limit_remaining) {
+    response.headers.emplace_back("RateLimit-Remaining",
+                                  std::to_string(std::max(0, *reply.rate_limit_remaining)));
+  }
+  if (reply.rate_limit_reset_seconds) {
+    response.headers.emplace_back("RateLimit-Reset",
+                                  std::to_string(std::max(0, *reply.rate_limit_reset_seconds)));
+  }
+}
+
+HttpResponse resend_response(const ActionContext& context, const ReplyResult& result) {
+  if (!result) {
+    if (result.error().code != Errc::kTimeout) return not_published(context.verification_id);
+    return json_response(
+        202,
+        {{"success", true}, {"verification_id", context.verification_id}, {"status", "pending"}});
+  }
+  const Reply& reply = *result;
+  if (!belongs_to(reply, RequestKind::kResend, context.tenant)) {
+    return error_response(internal_error());
+  }
+  if (reply.outcome != Outcome::kPending) return failure(context.verification_id, reply);
+  nlohmann::ordered_json body = {{"success", true},
+                                 {"verification_id", context.verification_id},
+                                 {"status", to_string(reply.status)}};
+  add_state(body, reply);
+  auto response = json_response(200, body);
+  add_rate_limit_headers(response, reply);
+  return response;
+}
+
+HttpResponse cancel_response(const ActionContext& context, const ReplyResult& result) {
+  if (!result) {
+    if (result.error().code != Errc::kTimeout) return not_published(context.verification_id);
+    // Published: the generator will cancel it; the client can confirm with GET /otp/status.
+    return json_response(202, {{"success", true}, {"verification_id", context.verification_id}});
+  }
+  const Reply& reply = *result;
+  if (!belongs_to(reply, RequestKind::kCancel, context.tenant)) {
+    return error_response(internal_error());
+  }
+  const bool canceled_now = reply.outcome == Outcome::kOk ||
+                            (reply.outcome == Outcome::kCanceled &&
+                             reply.status == messages::Status::kCanceled && reply.message.empty());
+  if (!canceled_now) return failure(context.verification_id, reply);
+  return json_response(
+      200,
+      {{"success", true}, {"verification_id", context.verification_id}, {"status", "canceled"}});
+}
+
+HttpResponse status_response(const ActionContext& context, const ReplyResult& result) {
+  if (!result) return not_published(context.verification_id);
+  const Reply& reply = *result;
+  if (!belongs_to(reply, RequestKind::kStatus, context.tenant)) {
+    return error_response(internal_error());
+  }
+  if (reply.outcome != Outcome::kOk) return failure(context.verification_id, reply);
+  nlohmann::ordered_json body = {{"success", true},
+                                 {"verification_id", context.verification_id},
+                                 {"status", to_string(reply.status)}};
+  add_state(body, reply);
   return json_response(200, body);
 }
 

@@ -33,6 +33,30 @@ struct VerifyContext {
 ///   - any other outcome -> its error (see `outcome_error`).
 [[nodiscard]] HttpResponse send_response(const SendContext& context, const ReplyResult& result);
 
+/// What a resend, cancel or status request knew when it was published.
+using ActionContext = VerifyContext;
+
+/// The answer to a resend: reply `pending` -> 200 with verification_id, status, channel,
+/// expires_at, attempts_remaining, code_length (the recipient is not known to the intake here);
+/// published, no reply in time -> 202 with verification_id and status `pending`; not published
+/// -> 503; other outcomes -> their error. RateLimit-* headers as for send.
+[[nodiscard]] HttpResponse resend_response(const ActionContext& context, const ReplyResult& result);
+
+/// The answer to a cancel: reply `ok` (or `canceled` with status canceled and no message, as
+/// older generators answer) -> 200 with verification_id and status `canceled`; published, no
+/// reply in time -> 202 with verification_id (the cancel is queued); not published -> 503;
+/// other outcomes -> their error (404 not_found, 409 already_verified or canceled, 410 expired).
+[[nodiscard]] HttpResponse cancel_response(const ActionContext& context, const ReplyResult& result);
+
+/// The answer to a status request: reply `ok` -> 200 with verification_id, status and, when
+/// known, channel, expires_at and attempts_remaining; no reply in time or not published -> 503
+/// (reading is always safe to retry); other outcomes (not_found) -> their error.
+[[nodiscard]] HttpResponse status_response(const ActionContext& context, const ReplyResult& result);
+
+/// `RateLimit-Limit`, `RateLimit-Remaining` and `RateLimit-Reset` from the reply's rate_limit_*
+/// fields, each only when present.
+void add_rate_limit_headers(HttpResponse& response, const messages::Reply& reply);
+
 /// The answer to a verify: reply `approved` -> 200 with verification_id and status `approved`;
 /// no reply in time or not published -> 503 `unavailable`, retry_after 1 (the generator drops
 /// verify requests that waited too long, so retrying is safe); other outcomes -> their error,

@@ -2,6 +2,7 @@
 
 #include "common/messages/messages.h"
 #include "services/intake/handlers/reply_mapping.h"
+#include "services/intake/idempotency.h"
 #include "services/intake/json_body.h"
 #include "services/intake/recipient_validator.h"
 
@@ -15,6 +16,60 @@ constexpr std::size_t kMaxRecipientLength = 320;
 constexpr std::size_t kMaxChannelLength = 16;
 constexpr std::size_t kMaxFromLength = 64;
 constexpr std::size_t kMaxLocaleLength = 35;
+constexpr std::size_t kMaxTemplateLength = 64;
+constexpr std::size_t kMaxPurposeLength = 64;
+constexpr std::size_t kAppHashLength = 11;
+constexpr std::size_t kMaxMetadataKeys = 16;
+constexpr std::size_t kMaxMetadataKeyLength = 40;
+constexpr std::size_t kMaxMetadataValueLength = 256;
+constexpr int kMinCodeLength = 4;
+constexpr int kMaxCodeLength = 10;
+constexpr int kMinTtlSeconds = 30;
+constexpr int kMaxTtlSeconds = 86'400;
+
+bool all_of(std::string_view text, bool (*allowed)(char)) {
+  return std::all_of(text.begin(), text.end(), allowed);
+}
+
+bool is_name_char(char c) {
+  return std::isalnum(static_cast<unsigned char>(c)) != 0 || c == '_' || c == '-' || c == '.';
+}
+
+bool is_base64_char(char c) {
+  return std::isalnum(static_cast<unsigned char>(c)) != 0 || c == '+' || c == '/';
+}
+
+// No control characters (C0, DEL); `from` ends up in message headers and SMS sender fields.
+bool is_printable(std::string_view text) {
+  return std::none_of(text.begin(), text.end(), [](char c) {
+    const auto byte = static_cast<unsigned char>(c);
+    return byte < 0x20 || byte == 0x7f;
+  });
+}
+
+ApiResult<nlohmann::json> decode_metadata(const nlohmann::json& body) {
+  auto it = body.find("metadata");
+  if (it == body.end() || it->is_null()) return nlohmann::json();
+  if (!it->is_object()) return tl::unexpected(invalid_request("metadata must be a JSON object"));
+  if (it->size() > kMaxMetadataKeys) {
+    return tl::unexpected(
+        invalid_request("metadata may have at most " + std::to_string(kMaxMetadataKeys) + " keys"));
+  }
+  for (const auto& [key, value] : it->items()) {
+    if (key.empty() || key.size() > kMaxMetadataKeyLength || !all_of(key, is_name_char)) {
+      return tl::unexpected(
+          invalid_request("metadata keys must be 1 to 40 letters, digits, '_', '-' or '.'"));
+    }
+    const bool scalar = value.is_boolean() || value.is_number() ||
+                        (value.is_string() &&
+                         value.get_ref<const std::string&>().size() <= kMaxMetadataValueLength);
+    if (!scalar) {
+      return tl::unexpected(invalid_request(
+          "metadata values must be strings of at most 256 bytes, numbers or booleans"));
+    }
+  }
+  return *it;
+}
 
 }  // namespace
 
@@ -52,6 +107,30 @@ ApiResult<SendRequest> decode_send_request(const nlohmann::json& body, const Ten
   if (!from) return tl::unexpected(from.error());
   auto locale = optional_string(body, "locale", kMaxLocaleLength);
   if (!locale) return tl::unexpected(locale.error());
+  auto template_name = optional_string(body, "template", kMaxTemplateLength);
+  if (!template_name) return tl::unexpected(template_name.error());
+  auto app_hash = optional_string(body, "app_hash", kAppHashLength);
+  if (!app_hash) return tl::unexpected(app_hash.error());
+  auto code_length = optional_integer(body, "code_length", kMinCodeLength, kMaxCodeLength);
+  if (!code_length) return tl::unexpected(code_length.error());
+  auto ttl = optional_integer(body, "ttl", kMinTtlSeconds, kMaxTtlSeconds);
+  if (!ttl) return tl::unexpected(ttl.error());
+  auto purpose = optional_string(body, "purpose", kMaxPurposeLength);
+  if (!purpose) return tl::unexpected(purpose.error());
+  auto metadata = decode_metadata(body);
+  if (!metadata) return tl::unexpected(metadata.error());
+  if (*from && !is_printable(**from)) {
+    return tl::unexpected(invalid_request("from must not contain control characters"));
+  }
+  if (*template_name && !all_of(**template_name, is_name_char)) {
+    return tl::unexpected(invalid_request("template must be letters, digits, '_', '-' or '.'"));
+  }
+  if (*app_hash && ((*app_hash)->size() != kAppHashLength || !all_of(**app_hash, is_base64_char))) {
+    return tl::unexpected(invalid_request("app_hash must be 11 base64 characters"));
+  }
+  if (*purpose && !all_of(**purpose, is_name_char)) {
+    return tl::unexpected(invalid_request("purpose must be letters, digits, '_', '-' or '.'"));
+  }
 
   auto channel = messages::parse_channel(*channel_name);
   if (!channel) {
@@ -71,11 +150,19 @@ ApiResult<SendRequest> decode_send_request(const nlohmann::json& body, const Ten
     return tl::unexpected(
         invalid_request("locale must be a BCP 47 language tag such as en or pt-BR"));
   }
-  return SendRequest{.appid = tenant.id,
-                     .recipient = std::move(*normalized),
-                     .channel = *channel,
-                     .from = std::move(*from),
-                     .locale = locale->value_or("")};
+  return SendRequest{
+      .appid = tenant.id,
+      .recipient = std::move(*normalized),
+      .channel = *channel,
+      .from = std::move(*from),
+      .locale = locale->value_or(""),
+      .template_name = template_name->value_or(""),
+      .app_hash = app_hash->value_or(""),
+      .code_length = code_length->has_value() ? std::optional<int>(static_cast<int>(**code_length))
+                                              : std::nullopt,
+      .ttl_seconds = ttl->has_value() ? std::optional<int>(static_cast<int>(**ttl)) : std::nullopt,
+      .purpose = purpose->value_or(""),
+      .metadata = std::move(*metadata)};
 }
 
 SendHandler::SendHandler(RequestPublisher& publisher, Rng& rng, const Clock& clock,
@@ -83,6 +170,7 @@ SendHandler::SendHandler(RequestPublisher& publisher, Rng& rng, const Clock& clo
     : publisher_(publisher), rng_(rng), clock_(clock), topics_(topics) {}
 
 void SendHandler::handle(const Tenant& tenant, const nlohmann::json& body,
+                         const std::optional<std::string>& idempotency_key,
                          ResponseCallback respond) {
   auto request = decode_send_request(body, tenant);
   if (!request) {
@@ -90,14 +178,22 @@ void SendHandler::handle(const Tenant& tenant, const nlohmann::json& body,
     return;
   }
   messages::SendRequested message;
-  message.request_id = new_uuid(rng_);
+  if (idempotency_key) {
+    auto ids = send_ids_for_key(tenant.id, *idempotency_key);
+    message.request_id = std::move(ids.request_id);
+    message.verification_id = std::move(ids.verification_id);
+  } else {
+    message.request_id = new_uuid(rng_);
+    message.verification_id = new_verification_id(rng_);
+  }
   message.tenant = tenant.id;
-  message.verification_id = new_verification_id(rng_);
   message.recipient = request->recipient;
   message.channel = request->channel;
   message.locale = request->locale;
   message.requested_at = clock_.now();
   message.sender = request->from.value_or("");
+  message.template_name = request->template_name;
+  message.app_hash = request->app_hash;
   kafka::OutboundRecord record{.topic = topics_.send_requests,
                                .key = tenant.id + ":" + message.recipient,
                                .value = messages::encode(message),

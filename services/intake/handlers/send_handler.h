@@ -21,16 +21,23 @@ struct SendRequest {
   std::string appid;
   std::string recipient;  ///< normalised: E.164, or the address with a lower-cased domain
   messages::Channel channel = messages::Channel::kSms;
-  std::optional<std::string> from;  ///< accepted and checked; sender ids come with templates
+  std::optional<std::string> from;  ///< the sender name or id; SendRequested::sender
   std::string locale;               ///< empty = the tenant's default
+  std::string template_name;        ///< `template`; empty = the built-in default
+  std::string app_hash;             ///< Android SMS Retriever hash (11 characters) or empty
+  // Validated; not carried to the generator yet (SendRequested has no field for them).
+  std::optional<int> code_length;  ///< 4-10
+  std::optional<int> ttl_seconds;  ///< 30-86400
+  std::string purpose;
+  nlohmann::json metadata;  ///< null or a flat object
 };
 
 /// Decodes and validates a `POST /otp/send` body for `tenant`, in this order: `appid` must be a
 /// string (400 `invalid_request`) naming the tenant (403 `forbidden`); `recipient` and `channel`
-/// strings and optional `from` and `locale` strings (400 `invalid_request` naming the field);
-/// `channel` one of sms, email, whatsapp (400 `unsupported_channel`); the recipient valid for
-/// the channel (400 `invalid_recipient`); `locale` a BCP 47 tag (400 `invalid_request`). Other
-/// fields are ignored. Pure.
+/// strings; the optional fields of docs/http-api.md (`from`, `locale`, `template`, `app_hash`,
+/// `code_length`, `ttl`, `purpose`, `metadata`) of their type and shape (400 `invalid_request`
+/// naming the field); `channel` one of sms, email, whatsapp (400 `unsupported_channel`); the
+/// recipient valid for the channel (400 `invalid_recipient`). Other fields are ignored. Pure.
 [[nodiscard]] ApiResult<SendRequest> decode_send_request(const nlohmann::json& body,
                                                          const Tenant& tenant);
 
@@ -44,8 +51,14 @@ class SendHandler {
   SendHandler(RequestPublisher& publisher, Rng& rng, const Clock& clock,
               const messages::Topics& topics);
 
-  /// Calls `respond` exactly once: at once for invalid requests, later for published ones.
-  void handle(const Tenant& tenant, const nlohmann::json& body, ResponseCallback respond);
+  /// Calls `respond` exactly once: at once for invalid requests, later for published ones. With
+  /// an `idempotency_key` the request and verification ids derive from (tenant, key) (see
+  /// idempotency.h), so a replay is answered with the same verification.
+  void handle(const Tenant& tenant, const nlohmann::json& body,
+              const std::optional<std::string>& idempotency_key, ResponseCallback respond);
+  void handle(const Tenant& tenant, const nlohmann::json& body, ResponseCallback respond) {
+    handle(tenant, body, std::nullopt, std::move(respond));
+  }
 
  private:
   RequestPublisher& publisher_;

@@ -106,7 +106,35 @@ INSTANTIATE_TEST_SUITE_P(
                   400, "invalid_recipient", "recipient"},
         Rejection{"bad_whatsapp",
                   with(with(valid_body(), "channel", "whatsapp"), "recipient", "+1"), 400,
-                  "invalid_recipient", "recipient"}),
+                  "invalid_recipient", "recipient"},
+        Rejection{"from_with_newline", with(valid_body(), "from", "Acme\r\nBcc: x"), 400,
+                  "invalid_request", "from"},
+        Rejection{"long_from", with(valid_body(), "from", std::string(65, 'a')), 400,
+                  "invalid_request", "from"},
+        Rejection{"numeric_template", with(valid_body(), "template", 3), 400, "invalid_request",
+                  "template"},
+        Rejection{"template_path", with(valid_body(), "template", "../etc/passwd"), 400,
+                  "invalid_request", "template"},
+        Rejection{"string_code_length", with(valid_body(), "code_length", "6"), 400,
+                  "invalid_request", "code_length"},
+        Rejection{"float_code_length", with(valid_body(), "code_length", 6.5), 400,
+                  "invalid_request", "code_length"},
+        Rejection{"bool_code_length", with(valid_body(), "code_length", true), 400,
+                  "invalid_request", "code_length"},
+        Rejection{"short_code_length", with(valid_body(), "code_length", 3), 400, "invalid_request",
+                  "code_length"},
+        Rejection{"huge_code_length", with(valid_body(), "code_length", 18446744073709551615ULL),
+                  400, "invalid_request", "code_length"},
+        Rejection{"negative_ttl", with(valid_body(), "ttl", -1), 400, "invalid_request", "ttl"},
+        Rejection{"long_ttl", with(valid_body(), "ttl", 86401), 400, "invalid_request", "ttl"},
+        Rejection{"sql_purpose", with(valid_body(), "purpose", "x'; DROP TABLE otp;--"), 400,
+                  "invalid_request", "purpose"},
+        Rejection{"array_metadata", with(valid_body(), "metadata", json::array()), 400,
+                  "invalid_request", "metadata"},
+        Rejection{"nested_metadata", with(valid_body(), "metadata", {{"a", {{"b", 1}}}}), 400,
+                  "invalid_request", "metadata"},
+        Rejection{"short_app_hash", with(valid_body(), "app_hash", "abc"), 400, "invalid_request",
+                  "app_hash"}),
     [](const ::testing::TestParamInfo<Rejection>& param_info) { return param_info.param.name; });
 
 class SendHandlerTest : public ::testing::Test {
@@ -152,6 +180,80 @@ TEST_F(SendHandlerTest, EmailDomainIsLowerCasedAndLocaleKept) {
   EXPECT_EQ(message->recipient, "Ana.Silva@example.com");
   EXPECT_EQ(message->channel, messages::Channel::kEmail);
   EXPECT_EQ(message->locale, "pt-BR");
+}
+
+TEST_F(SendHandlerTest, DeliveryOptionsTravelAndOtherOptionalFieldsAreAccepted) {
+  json body = valid_body();
+  body["from"] = "Acme Bank";
+  body["template"] = "login-v2";
+  body["app_hash"] = "FA+9qCX9VSu";
+  body["code_length"] = 8;
+  body["ttl"] = 300;
+  body["purpose"] = "login";
+  body["metadata"] = {{"order", "A-17"}, {"amount", 12.5}, {"vip", true}};
+  handler_.handle(kTenant, body, responses_.callback());
+
+  ASSERT_EQ(publisher_.published().size(), 1U);
+  EXPECT_EQ(responses_.count(), 0U);
+  auto message = messages::decode_send_requested(publisher_.published()[0].record.value);
+  ASSERT_TRUE(message.has_value()) << message.error().message;
+  EXPECT_EQ(message->sender, "Acme Bank");
+  EXPECT_EQ(message->template_name, "login-v2");
+  EXPECT_EQ(message->app_hash, "FA+9qCX9VSu");
+}
+
+TEST_F(SendHandlerTest, SameIdempotencyKeyGivesTheSameIdsPerTenant) {
+  const Tenant other{.id = "globex", .key_id = "key-2", .scopes = kAllScopes};
+  handler_.handle(kTenant, valid_body(), std::string("order-17"), responses_.callback());
+  handler_.handle(kTenant, valid_body(), std::string("order-17"), responses_.callback());
+  handler_.handle(kTenant, valid_body(), std::string("order-18"), responses_.callback());
+  handler_.handle(other, with(valid_body(), "appid", "globex"), std::string("order-17"),
+                  responses_.callback());
+
+  ASSERT_EQ(publisher_.published().size(), 4U);
+  std::vector<messages::SendRequested> sent;
+  for (const auto& published : publisher_.published()) {
+    auto message = messages::decode_send_requested(published.record.value);
+    ASSERT_TRUE(message.has_value());
+    sent.push_back(*message);
+  }
+  EXPECT_EQ(sent[0].request_id, sent[1].request_id);
+  EXPECT_EQ(sent[0].verification_id, sent[1].verification_id);
+  EXPECT_TRUE(is_verification_id(sent[0].verification_id));
+  EXPECT_NE(sent[0].request_id, sent[2].request_id);
+  EXPECT_NE(sent[0].verification_id, sent[2].verification_id);
+  EXPECT_NE(sent[0].request_id, sent[3].request_id);
+  EXPECT_NE(sent[0].verification_id, sent[3].verification_id);
+}
+
+TEST_F(SendHandlerTest, RateLimitFieldsBecomeHeaders) {
+  handler_.handle(kTenant, valid_body(), responses_.callback());
+  auto reply = testing::make_reply(messages::RequestKind::kSend, messages::Outcome::kPending);
+  reply.rate_limit_limit = 5;
+  reply.rate_limit_remaining = 4;
+  reply.rate_limit_reset_seconds = 600;
+  publisher_.answer(0, reply);
+
+  const auto response = responses_.only();
+  EXPECT_EQ(response.status, 200);
+  EXPECT_EQ(response.header("RateLimit-Limit"), "5");
+  EXPECT_EQ(response.header("RateLimit-Remaining"), "4");
+  EXPECT_EQ(response.header("RateLimit-Reset"), "600");
+}
+
+TEST_F(SendHandlerTest, RateLimitedWithoutRetryAfterUsesTheWindowReset) {
+  handler_.handle(kTenant, valid_body(), responses_.callback());
+  auto reply = testing::make_reply(messages::RequestKind::kSend, messages::Outcome::kRateLimited);
+  reply.retry_after_seconds = std::nullopt;
+  reply.rate_limit_limit = 5;
+  reply.rate_limit_remaining = 0;
+  reply.rate_limit_reset_seconds = 42;
+  publisher_.answer(0, reply);
+
+  const auto response = responses_.only();
+  EXPECT_EQ(response.status, 429);
+  EXPECT_EQ(response.header("Retry-After"), "42");
+  EXPECT_EQ(response.header("RateLimit-Remaining"), "0");
 }
 
 TEST_F(SendHandlerTest, PendingReplyAnswers200WithTheReplyFields) {
