@@ -22,6 +22,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
+#include <sstream>
 #include <string>
 #include <thread>
 #include <unistd.h>
@@ -43,6 +44,29 @@ long status_kib(pid_t pid, const std::string& field) {
       return std::strtol(line.c_str() + field.size() + 1, nullptr, 10);
   }
   return -1;
+}
+
+/// CPU seconds (user + system) the process has used so far.
+double cpu_seconds(pid_t pid) {
+  std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
+  std::string content;
+  std::getline(stat, content);
+  auto close = content.rfind(')');
+  if (close == std::string::npos) return -1;
+  std::istringstream fields(content.substr(close + 2));
+  std::string field;
+  double ticks = 0;
+  for (int i = 3; i <= 15 && fields >> field; ++i) {
+    if (i == 14 || i == 15) ticks += std::stod(field);  // utime, stime
+  }
+  return ticks / static_cast<double>(::sysconf(_SC_CLK_TCK));
+}
+
+double load_average() {
+  std::ifstream loadavg("/proc/loadavg");
+  double one = 0;
+  loadavg >> one;
+  return one;
 }
 
 double seconds(SteadyClock::duration d) { return std::chrono::duration<double>(d).count(); }
@@ -162,6 +186,7 @@ int main(int argc, char** argv) {
   const auto all_events = SteadyClock::now();
   peak_rss = std::max(peak_rss, status_kib(worker->pid(), "VmRSS"));
   const long hwm = status_kib(worker->pid(), "VmHWM");
+  const double cpu = cpu_seconds(worker->pid());
   worker->terminate();
   (*reader)->close();
 
@@ -170,12 +195,14 @@ int main(int argc, char** argv) {
       "{\"channel\":\"sms\",\"jobs\":%d,\"latency_ms\":%d,\"concurrency\":%d,"
       "\"provider_requests\":%llu,\"connections\":%llu,\"max_in_flight\":%llu,"
       "\"requests_per_s\":%.0f,\"sent_events\":%d,\"end_to_end_s\":%.2f,"
-      "\"end_to_end_per_s\":%.0f,\"peak_rss_mib\":%.1f,\"vm_hwm_mib\":%.1f}\n",
+      "\"end_to_end_per_s\":%.0f,\"peak_rss_mib\":%.1f,\"vm_hwm_mib\":%.1f,"
+      "\"worker_cpu_s\":%.2f,\"deliveries_per_cpu_s\":%.0f,\"load_avg_1m\":%.1f}\n",
       jobs, latency_ms, concurrency, static_cast<unsigned long long>(fake.requests()),
       static_cast<unsigned long long>(fake.connections()),
       static_cast<unsigned long long>(fake.max_in_flight()),
       window > 0 ? static_cast<double>(fake.requests()) / window : 0.0, sent_events,
       seconds(all_events - started), sent_events / seconds(all_events - started),
-      static_cast<double>(peak_rss) / 1024.0, static_cast<double>(hwm) / 1024.0);
+      static_cast<double>(peak_rss) / 1024.0, static_cast<double>(hwm) / 1024.0, cpu,
+      cpu > 0 ? sent_events / cpu : 0.0, load_average());
   return sent_events == jobs ? 0 : 1;
 }
