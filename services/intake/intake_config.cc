@@ -111,6 +111,10 @@ Result<IntakeConfig> IntakeConfig::from_env(config::EnvReader::Lookup lookup) {
     start = end + 1;
   }
 
+  // --- compat: seed routes and provider webhooks ---
+  config.compat = compat::read_compat_config(env);
+  config.webhooks = webhooks::read_webhook_config(env);
+
   if (auto done = env.finish(); !done) return tl::unexpected(done.error());
   return config;
 }

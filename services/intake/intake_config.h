@@ -3,6 +3,8 @@
 #include "common/config/env.h"
 #include "common/error/error.h"
 #include "common/kafka/record.h"
+#include "services/intake/compat/compat_config.h"
+#include "services/intake/webhooks/webhook_config.h"
 
 #include <chrono>
 #include <cstddef>
@@ -39,6 +41,12 @@ struct IntakeConfig {
   /// OTP_CORS_ORIGINS: exact browser origins (`https://app.example.com`, comma-separated) that
   /// get CORS headers; empty = none.
   std::vector<std::string> cors_origins;
+
+  // --- compat: seed routes and provider webhooks (services/intake/README.md) ---
+  /// OTP_COMPAT_*: the seed-000/002 routes (compat/compat_config.h).
+  compat::CompatConfig compat;
+  /// OTP_TWILIO_AUTH_TOKEN, OTP_PUBLIC_BASE_URL, OTP_META_*: webhooks/webhook_config.h.
+  webhooks::WebhookConfig webhooks;
 
   // --- auth: database keys and access tokens (services/intake/README.md, Authentication) ---
   /// OTP_PG_URL: where API keys live; empty = only the dev key authenticates.

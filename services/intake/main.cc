@@ -18,6 +18,12 @@
 #include "services/intake/auth/pg_api_key_loader.h"
 #include "services/intake/authenticator.h"
 #include "services/intake/cors.h"
+#include "services/intake/compat/compat_routes.h"
+#include "services/intake/compat/delivery_waits.h"
+#include "services/intake/compat/pg_directory.h"
+#include "services/intake/compat/seed000_handler.h"
+#include "services/intake/compat/seed002_handler.h"
+#include "services/intake/webhooks/webhook_handler.h"
 #include "services/intake/handlers/cancel_handler.h"
 #include "services/intake/handlers/resend_handler.h"
 #include "services/intake/handlers/send_handler.h"
@@ -33,10 +39,12 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <exception>
+#include <memory>
 #include <optional>
 #include <thread>
 
@@ -133,6 +141,24 @@ int run(const IntakeConfig& config, const std::atomic<bool>& stop) {
   HttpMetrics metrics;
   add_metrics_route(api, metrics);
   const Cors cors(config.cors_origins);
+  // --- compat: seed-000/002 routes and provider status webhooks ---
+  compat::PendingDeliveryWaits delivery_waits(pending);
+  std::unique_ptr<compat::Directory> directory;
+  if (config.pg_url.empty()) {
+    directory = std::make_unique<compat::NoDirectory>();
+  } else {
+    directory =
+        std::make_unique<compat::PgDirectory>(config.pg_url, config.compat.directory_cache);
+  }
+  compat::Seed002Handler seed002(publisher, sealer, rng, clock, topics, config.compat.tenant,
+                                 config.reply_timeout);
+  compat::Seed000Handler seed000(publisher, delivery_waits, *directory, sealer, rng, clock, topics,
+                                 {.tenant = config.compat.tenant,
+                                  .reply_timeout = config.reply_timeout,
+                                  .delivery_timeout = config.compat.delivery_timeout});
+  compat::add_compat_routes(api, seed002, seed000, authenticator, config.compat);
+  webhooks::WebhookHandler webhook_handler(**producer, clock, topics, config.webhooks);
+  webhooks::add_webhook_routes(api, webhook_handler, config.webhooks);
   // --- auth: POST /oauth/token (only with OTP_JWT_KEYS) ---
   std::optional<auth::OAuthTokenHandler> oauth;
   if (access_tokens) {
@@ -148,7 +174,8 @@ int run(const IntakeConfig& config, const std::atomic<bool>& stop) {
           .max_body_bytes = config.max_body_bytes,
           .read_timeout = config.read_timeout,
           // A backstop: handlers always answer by the reply deadline.
-          .handle_timeout = config.reply_timeout + 5s,
+          // compat: /send-otp waits for the delivery outcome, which may take longer.
+          .handle_timeout = std::max(config.reply_timeout, config.compat.delivery_timeout) + 5s,
       },
       [&api, &cors, &metrics](HttpRequest request, ResponseCallback respond) {
         metrics.request_started();
