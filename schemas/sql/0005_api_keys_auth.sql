@@ -1,6 +1,6 @@
 -- 0005_api_keys_auth: what the intake's authentication needs from api_keys (0001), written by
 -- `otpctl key create|revoke` and read every OTP_AUTH_REFRESH_MS by otp-intake
--- (services/intake/README.md, "Authentication"; docs/decisions/0005-api-key-hashing.md).
+-- (services/intake/README.md, "Authentication"; docs/decisions/0006-api-key-hashing.md).
 --
 -- Shapes are those otpctl produces: id `ak_` + 24 hex, secret_hash
 -- `hmac-sha256$<32 hex salt>$<64 hex mac>`, scopes among send/verify/read. The checks are NOT VALID

@@ -20,7 +20,7 @@ struct NewApiKey {
 
 /// The stored form of a secret: `hmac-sha256$<salt>$<mac>` with a random 128-bit salt (32 hex)
 /// and mac = hex(HMAC-SHA256(key = salt bytes, secret)). A fast keyed hash is enough because
-/// secrets are 256-bit random tokens, not passwords (docs/decisions/0005-api-key-hashing.md).
+/// secrets are 256-bit random tokens, not passwords (docs/decisions/0006-api-key-hashing.md).
 [[nodiscard]] std::string hash_api_secret(Rng& rng, std::string_view secret);
 
 /// Whether `secret` matches `stored` (hash_api_secret's format), compared in constant time. A
