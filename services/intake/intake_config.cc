@@ -115,6 +115,17 @@ Result<IntakeConfig> IntakeConfig::from_env(config::EnvReader::Lookup lookup) {
   config.compat = compat::read_compat_config(env);
   config.webhooks = webhooks::read_webhook_config(env);
 
+  // --- audit: management endpoints ---
+  config.mgmt_threads = static_cast<int>(env.integer("OTP_MGMT_THREADS", 2, 1, 16));
+  config.mgmt_statement_timeout = env.millis("OTP_MGMT_STATEMENT_TIMEOUT_MS", milliseconds(2000),
+                                             milliseconds(100), milliseconds(60'000));
+  config.hmac_keys = env.secret("OTP_HMAC_KEYS");
+  if (!config.hmac_keys.empty()) {
+    if (auto ring = crypto::KeyRing::parse(config.hmac_keys.reveal()); !ring) {
+      env.reject("OTP_HMAC_KEYS", ring.error().message);
+    }
+  }
+
   if (auto done = env.finish(); !done) return tl::unexpected(done.error());
   return config;
 }

@@ -59,6 +59,16 @@ struct IntakeConfig {
   /// OTP_JWT_TTL_SECONDS: lifetime of an access token.
   std::chrono::seconds jwt_ttl{900};
 
+  // --- audit: management endpoints (services/intake/README.md, Management endpoints) ---
+  /// OTP_MGMT_THREADS: query threads (each with its own connection to OTP_PG_URL).
+  int mgmt_threads = 2;
+  /// OTP_MGMT_STATEMENT_TIMEOUT_MS: server-side limit per management query.
+  std::chrono::milliseconds mgmt_statement_timeout{2000};
+  /// OTP_HMAC_KEYS: the generator's HMAC key ring (same value); its active key hashes the
+  /// `recipient` filter and signs page cursors. Empty = no recipient filter, and cursors signed
+  /// with a per-process random key (valid only on this instance until it restarts).
+  config::Secret hmac_keys;
+
   /// Reads the `OTP_*` variables through `lookup` (the process environment by default) and
   /// reports every missing or invalid key in one kInvalidInput error.
   [[nodiscard]] static Result<IntakeConfig> from_env(config::EnvReader::Lookup lookup = {});

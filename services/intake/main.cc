@@ -32,6 +32,8 @@
 #include "services/intake/http_server.h"
 #include "services/intake/intake_config.h"
 #include "services/intake/kafka_request_publisher.h"
+#include "services/intake/management/management_keys.h"
+#include "services/intake/management/management_routes.h"
 #include "services/intake/metrics.h"
 #include "services/intake/pending_replies.h"
 #include "services/intake/readiness.h"
@@ -159,6 +161,22 @@ int run(const IntakeConfig& config, const std::atomic<bool>& stop) {
   compat::add_compat_routes(api, seed002, seed000, authenticator, config.compat);
   webhooks::WebhookHandler webhook_handler(**producer, clock, topics, config.webhooks);
   webhooks::add_webhook_routes(api, webhook_handler, config.webhooks);
+  // --- audit: management endpoints (GET /otp/list, logs, attempts, reports, rate-limits) ---
+  std::optional<crypto::KeyRing> hmac_keys;
+  if (!config.hmac_keys.empty()) {
+    hmac_keys.emplace(*crypto::KeyRing::parse(config.hmac_keys.reveal()));  // from_env checked it
+  }
+  const management::CursorCodec cursors(
+      management::cursor_key(hmac_keys ? &*hmac_keys : nullptr, rng));
+  std::optional<management::QueryPool> mgmt_pool;
+  if (!config.pg_url.empty()) {
+    mgmt_pool.emplace(config.pg_url, static_cast<std::size_t>(config.mgmt_threads),
+                      config.mgmt_statement_timeout);
+  }
+  const management::ManagementHandlers management_handlers(
+      mgmt_pool ? &*mgmt_pool : nullptr, cursors,
+      management::recipient_hasher(hmac_keys ? &*hmac_keys : nullptr));
+  management::add_management_routes(api, management_handlers);
   // --- auth: POST /oauth/token (only with OTP_JWT_KEYS) ---
   std::optional<auth::OAuthTokenHandler> oauth;
   if (access_tokens) {
