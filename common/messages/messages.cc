@@ -44,6 +44,15 @@ class Fields {
     return text;
   }
 
+  /// Required; "" allowed (a reply to a request that found no verification, e.g. by recipient).
+  std::string verification_id_or_empty(const char* name) {
+    const json* value = find(name);
+    if (value != nullptr && value->is_string() && value->get_ref<const std::string&>().empty()) {
+      return {};
+    }
+    return verification_id(name);
+  }
+
   std::string verification_id(const char* name) {
     auto text = string(name);
     if (!text.empty() && !is_verification_id(text)) reject(name, "is not a verification id");
@@ -262,6 +271,7 @@ std::string encode(const VerifyRequested& message) {
   if (message.sealed_code) object["otp_code_sealed"] = sealed_json(*message.sealed_code);
   if (message.otp_code) object["otp_code"] = *message.otp_code;
   if (message.respond_by) object["respond_by"] = format_rfc3339(*message.respond_by);
+  if (!message.recipient.empty()) object["recipient"] = message.recipient;
   return object.dump();
 }
 
@@ -270,9 +280,20 @@ Result<VerifyRequested> decode_verify_requested(std::string_view payload) {
     VerifyRequested message;
     message.request_id = fields.id("request_id");
     message.tenant = fields.id("tenant");
-    message.verification_id = fields.verification_id("verification_id");
+    // "" (what a verify by recipient carries), null or absent: none.
+    const bool no_vid = object.contains("verification_id") &&
+                        object["verification_id"].is_string() &&
+                        object["verification_id"].get_ref<const std::string&>().empty();
+    if (!no_vid) message.verification_id = fields.optional_string("verification_id").value_or("");
+    if (!message.verification_id.empty() && !is_verification_id(message.verification_id)) {
+      fields.reject("verification_id", "is not a verification id");
+    }
     message.requested_at = fields.time("requested_at");
     message.respond_by = fields.optional_time("respond_by");
+    message.recipient = fields.optional_string("recipient", kMaxRecipientLength).value_or("");
+    if (message.verification_id.empty() == message.recipient.empty() && !fields.problem()) {
+      fields.reject("verification_id", "or recipient is required (exactly one)");
+    }
     bool has_sealed = object.contains("otp_code_sealed") && !object["otp_code_sealed"].is_null();
     bool has_plain = object.contains("otp_code") && !object["otp_code"].is_null();
     if (has_sealed == has_plain) {
@@ -317,7 +338,7 @@ Result<Reply> decode_reply(std::string_view payload) {
     message.request_id = fields.id("request_id");
     message.kind = fields.enumeration("kind", &parse_request_kind, RequestKind::kSend);
     message.tenant = fields.id("tenant");
-    message.verification_id = fields.verification_id("verification_id");
+    message.verification_id = fields.verification_id_or_empty("verification_id");
     message.outcome = fields.enumeration("outcome", &parse_outcome, Outcome::kPending);
     message.status = fields.enumeration("status", &parse_status, Status::kPending);
     if (auto left = fields.optional_integer("attempts_remaining")) {

@@ -51,14 +51,20 @@ struct SendRequested {
   std::string app_hash;       ///< Android SMS Retriever app hash (11 characters), optional
 };
 
-/// `otp.verify-requests`: check a code. Keyed by verification id.
-/// The code travels sealed (AES-256-GCM, AAD = verification id) when the intake publishes it;
+/// `otp.verify-requests`: check a code. Keyed by verification id (by `<tenant>:<recipient>` when
+/// only the recipient is known).
+/// The code travels sealed (AES-256-GCM, AAD = verification id, or the recipient when the
+/// request names only the recipient) when the intake publishes it;
 /// upstream publishers that hold no sealing key may send `otp_code` in clear on their own
 /// responsibility. Exactly one of the two is set after a successful decode.
 struct VerifyRequested {
   std::string request_id;
   std::string tenant;
+  /// Empty when `recipient` names the verification instead: exactly one of the two is set.
   std::string verification_id;
+  /// Seed 002's verify by phone number: the recipient (as normalised by the intake) whose
+  /// current verification (the most recently issued one) is checked. Empty: by id.
+  std::string recipient;
   std::optional<crypto::Sealed> sealed_code;
   std::optional<std::string> otp_code;
   TimePoint requested_at{};

@@ -12,3 +12,12 @@ ALTER TABLE tenants
   ADD COLUMN failure_lock_seconds integer
     CONSTRAINT tenants_failure_lock_seconds
       CHECK (failure_lock_seconds IS NULL OR failure_lock_seconds BETWEEN 1 AND 86400);
+
+-- Codes may live as short as 10 s (seed 002's otp-timeout is 30 s).
+ALTER TABLE tenants
+  DROP CONSTRAINT tenants_ttl_seconds,
+  ADD CONSTRAINT tenants_ttl_seconds CHECK (ttl_seconds BETWEEN 10 AND 86400);
+
+-- The seed-002 compatibility tenant (created by 0006_compat.sql, if present): codes live 30 s,
+-- and 5 consecutive failures lock the number for a fixed 30 minutes.
+UPDATE tenants SET ttl_seconds = 30, failure_lock_seconds = 1800 WHERE id = 'compat';

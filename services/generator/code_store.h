@@ -244,6 +244,11 @@ class CodeStore {
   [[nodiscard]] virtual Result<CancelResult> cancel(const CancelRequest& request) = 0;
   [[nodiscard]] virtual Result<StatusResult> status(const StatusRequest& request) = 0;
 
+  /// The id of the recipient's most recently issued verification (kept by `issue` for as long as
+  /// that verification is kept), or nullopt.
+  [[nodiscard]] virtual Result<std::optional<std::string>> current(
+      const std::string& tenant, const std::string& recipient_hash) = 0;
+
   /// nullopt if the send may go ahead, else how long until the bucket has a token again.
   [[nodiscard]] virtual Result<std::optional<std::chrono::milliseconds>> take_send_token(
       const SendToken& token) = 0;

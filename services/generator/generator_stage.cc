@@ -663,12 +663,15 @@ Result<GeneratorStage::Outputs> GeneratorStage::handle_status(
 Result<GeneratorStage::Outputs> GeneratorStage::handle_verify(
     const messages::VerifyRequested& request, const std::optional<ReplyRoute>& reply_to) {
   Outputs outputs;
+  // By id, or (seed 002) by recipient: then the recipient's current verification, found below.
+  std::string verification_id = request.verification_id;
   auto answer = reply_skeleton(RequestKind::kVerify, request.request_id, request.tenant,
-                               request.verification_id, Outcome::kNotFound);
+                               verification_id, Outcome::kNotFound);
   const auto finish = [&](Outcome outcome, std::string message) {
     answer.outcome = outcome;
     answer.message = std::move(message);
-    spdlog::info("verify.checked verification_id={} tenant={} outcome={}", request.verification_id,
+    answer.verification_id = verification_id;
+    spdlog::info("verify.checked verification_id={} tenant={} outcome={}", verification_id,
                  request.tenant, messages::to_string(outcome));
     reply(outputs, reply_to, std::move(answer));
     return outputs;
@@ -684,10 +687,12 @@ Result<GeneratorStage::Outputs> GeneratorStage::handle_verify(
 
   std::string code;
   if (request.sealed_code) {
-    auto opened = sealer_.unseal(*request.sealed_code, request.verification_id);
+    // Sealed for the verification id, or for the recipient when that is all the request names.
+    auto opened = sealer_.unseal(*request.sealed_code,
+                                 verification_id.empty() ? request.recipient : verification_id);
     if (!opened) {
       spdlog::warn("verify.unseal_failed verification_id={} tenant={} error=\"{}\"",
-                   request.verification_id, request.tenant, opened.error().message);
+                   verification_id, request.tenant, opened.error().message);
       return finish(Outcome::kInvalidRequest, "the sealed code could not be opened");
     }
     code = std::move(*opened);
@@ -703,7 +708,23 @@ Result<GeneratorStage::Outputs> GeneratorStage::handle_verify(
     if (!found) return tl::unexpected(found.error());
     return finish(Outcome::kNotFound, "no such verification");
   }
-  auto location = store_.lookup(request.tenant, request.verification_id);
+  if (verification_id.empty()) {
+    // The pointer is kept under the recipient hash of the active key at issue time: after a
+    // key rotation, verifications issued before it are found by id only.
+    auto current = store_.current(
+        request.tenant,
+        crypto::recipient_hash(config_.hmac_keys.active(), request.tenant, request.recipient));
+    if (!current) {
+      cleanse(code);
+      return tl::unexpected(current.error());
+    }
+    if (!*current) {
+      cleanse(code);
+      return finish(Outcome::kNotFound, "no such verification");
+    }
+    verification_id = std::move(**current);
+  }
+  auto location = store_.lookup(request.tenant, verification_id);
   if (!location) {
     cleanse(code);
     return tl::unexpected(location.error());
@@ -716,14 +737,14 @@ Result<GeneratorStage::Outputs> GeneratorStage::handle_verify(
   if (key == nullptr) {
     cleanse(code);
     // An operator dropped a key that still protects live codes: park the request, do not guess.
-    return fail(Errc::kInternal, "verification " + request.verification_id + " needs hmac key '" +
+    return fail(Errc::kInternal, "verification " + verification_id + " needs hmac key '" +
                                      (*location)->hmac_key_id + "', which is not in OTP_HMAC_KEYS");
   }
   // A tenant's fixed lock (failure_lock_seconds) is a lock that never grows.
   const auto& fixed_lock = (*found)->failure_lock_duration;
   CheckRequest check{
       .location = std::move(**location),
-      .candidate_hmac = crypto::code_hmac(*key, request.tenant, request.verification_id, code),
+      .candidate_hmac = crypto::code_hmac(*key, request.tenant, verification_id, code),
       .request_id = request.request_id,
       .failure_lock_threshold = (*found)->failure_lock_threshold,
       .lock_base = fixed_lock ? std::chrono::milliseconds(*fixed_lock) : kLockBase,
@@ -744,8 +765,8 @@ Result<GeneratorStage::Outputs> GeneratorStage::handle_verify(
 
   const json data = {{"attempts_remaining", result.attempts_remaining}};
   const auto emit = [&](const char* type) {
-    outputs.push_back(event(type, request.tenant, request.verification_id, request.request_id,
-                            result.checked_at, data));
+    outputs.push_back(
+        event(type, request.tenant, verification_id, request.request_id, result.checked_at, data));
   };
   if (result.attempt_counted && result.outcome != Outcome::kApproved) {
     emit("verification.check_failed");

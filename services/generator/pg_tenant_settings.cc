@@ -101,7 +101,7 @@ Result<std::pair<std::string, TenantSettings>> PgTenantSettingsLoader::parse_row
   if (!id) return tl::unexpected(id.error());
   TenantSettings settings;
   auto code_length = integer(row, kCodeLength, 4, 10);
-  auto ttl = integer(row, kTtl, 60, 86'400);
+  auto ttl = integer(row, kTtl, 10, 86'400);
   auto max_attempts = integer(row, kMaxAttempts, 1, 10);
   auto policy = text(row, kResendPolicy);
   auto cooldown = integer(row, kResendCooldown, 0, 86'400);

@@ -165,6 +165,11 @@ std::string RedisCodeStore::sends_key(const std::string& tenant,
   return "otp:{" + tenant + ":" + recipient_hash + "}:sends";
 }
 
+std::string RedisCodeStore::current_key(const std::string& tenant,
+                                        const std::string& recipient_hash) {
+  return "otp:{" + tenant + ":" + recipient_hash + "}:current";
+}
+
 std::string RedisCodeStore::bucket_key(const std::string& tenant) {
   return "otp:{" + tenant + "}:bucket";
 }
@@ -212,7 +217,8 @@ Result<IssuedCode> RedisCodeStore::issue(const IssueRequest& request) {
   const std::string keys[] = {
       vkey, request_key(request.tenant, request.recipient_hash, request.request_id),
       sends_key(request.tenant, request.recipient_hash),
-      failures_key(request.tenant, request.recipient_hash)};
+      failures_key(request.tenant, request.recipient_hash),
+      current_key(request.tenant, request.recipient_hash)};
   const std::string args[] = {request.verification_id,
                               request.code_hmac,
                               request.hmac_key_id,
@@ -402,6 +408,17 @@ Result<StatusResult> RedisCodeStore::status(const StatusRequest& request) {
                       .attempts_remaining = static_cast<int>(*remaining),
                       .expires_at = from_unix_ms(*expires),
                       .channel = *channel};
+}
+
+Result<std::optional<std::string>> RedisCodeStore::current(const std::string& tenant,
+                                                           const std::string& recipient_hash) {
+  auto reply = redis::reject_error_reply(
+      client_.command({"GET", current_key(tenant, recipient_hash)}), "GET current");
+  if (!reply) return tl::unexpected(reply.error());
+  if (reply->is_nil()) return std::nullopt;
+  const auto* value = reply->string();
+  if (value == nullptr || value->empty()) return malformed("GET current");
+  return *value;
 }
 
 Result<std::optional<std::chrono::milliseconds>> RedisCodeStore::take_send_token(

@@ -20,6 +20,7 @@ namespace otp::generator {
 /// - `otp:{<tenant>:<rh>}:sends`            sorted set: recent verifications by issue time (ms)
 /// - `otp:{<tenant>:<rh>}:fails`            hash: consecutive failed checks and the lock
 /// - `otp:{<tenant>}:bucket`                hash: the tenant's send token bucket
+/// - `otp:{<tenant>:<rh>}:current`          string: the id of the latest issued verification
 /// The braces are a Redis Cluster hash tag, so issue and check touch one slot per
 /// tenant+recipient. The bucket has its own tag (one slot per tenant), hence its own script.
 /// The index key lives in another slot and is written by a plain `SET NX` before the issue
@@ -42,6 +43,8 @@ class RedisCodeStore final : public CodeStore {
   [[nodiscard]] Result<ResentCode> resend(const ResendRequest& request) override;
   [[nodiscard]] Result<CancelResult> cancel(const CancelRequest& request) override;
   [[nodiscard]] Result<StatusResult> status(const StatusRequest& request) override;
+  [[nodiscard]] Result<std::optional<std::string>> current(
+      const std::string& tenant, const std::string& recipient_hash) override;
   [[nodiscard]] Result<std::optional<std::chrono::milliseconds>> take_send_token(
       const SendToken& token) override;
 
@@ -56,6 +59,8 @@ class RedisCodeStore final : public CodeStore {
   [[nodiscard]] static std::string sends_key(const std::string& tenant,
                                              const std::string& recipient_hash);
   [[nodiscard]] static std::string bucket_key(const std::string& tenant);
+  [[nodiscard]] static std::string current_key(const std::string& tenant,
+                                               const std::string& recipient_hash);
 
  private:
   /// The verification key: from tenant + recipient hash + id, or `handle` when no hash is given.

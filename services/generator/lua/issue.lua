@@ -3,13 +3,15 @@
 -- KEYS[2] request marker     otp:{<tenant>:<rh>}:req:<request_id>  (same slot: same hash tag)
 -- KEYS[3] recent sends       otp:{<tenant>:<rh>}:sends  (sorted set: vid by issue time ms)
 -- KEYS[4] failure record     otp:{<tenant>:<rh>}:fails  (hash, written by check.lua)
+-- KEYS[5] current pointer    otp:{<tenant>:<rh>}:current  (vid of the latest verification, for
+--                            verify by recipient)
 -- ARGV    vid, code hmac, hmac key id, max attempts, ttl ms, retention ms, channel, code length,
 --         sealed key id, sealed data, request id, sends per window, window ms
 -- Returns {'created'|'replayed', vid, created_at_ms, expires_at_ms, channel, code_length,
 --          max_attempts, sealed_key_id, sealed_data, status, window_used, window_reset_ms}
 --          (the send window as this send left it, kept for replays), {'conflict'}, {'gone'},
 --          {'rate_limited', retry_after_ms} or {'locked', retry_after_ms}.
-local vkey, rkey, skey, fkey = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
+local vkey, rkey, skey, fkey, ckey = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
 
 local function stored(outcome)
   local v = redis.call('HMGET', vkey, 'vid', 'created_at_ms', 'expires_at_ms', 'channel',
@@ -48,4 +50,5 @@ redis.call('HSET', vkey,
   'window_used', string.format('%d', used), 'window_reset_ms', string.format('%d', reset))
 redis.call('PEXPIRE', vkey, keep)
 redis.call('SET', rkey, vkey, 'PX', keep)
+if ckey then redis.call('SET', ckey, ARGV[1], 'PX', keep) end
 return stored('created')

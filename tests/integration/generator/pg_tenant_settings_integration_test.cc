@@ -56,7 +56,8 @@ TEST_F(PgTenantSettingsTest, ReadsEveryConfiguredColumn) {
            "failure_lock_threshold = 20, allowed_channels = '{email,sms}', "
            "allowed_countries = '{GB,DE}', "
            "test_numbers = '{\"+15005550006\": \"123456\"}', "
-           "send_rate_per_second = 2.5, send_burst = 10 WHERE id = $1",
+           "send_rate_per_second = 2.5, send_burst = 10, "
+           "channel_fallback = '{whatsapp,email}', failure_lock_seconds = 1800 WHERE id = $1",
            {tenant_}));
   PgTenantSettingsLoader loader(*db_);
   auto tenants = loader.load_all();
@@ -76,14 +77,18 @@ TEST_F(PgTenantSettingsTest, ReadsEveryConfiguredColumn) {
   EXPECT_EQ(*s.test_code("+15005550006"), "123456");
   EXPECT_DOUBLE_EQ(s.send_rate_per_second, 2.5);
   EXPECT_EQ(s.send_burst, 10);
+  EXPECT_EQ(s.channel_fallback, (std::vector<messages::Channel>{messages::Channel::kWhatsapp,
+                                                                messages::Channel::kEmail}));
+  EXPECT_EQ(s.failure_lock_duration, std::optional<std::chrono::seconds>(1800s));
 }
 
 TEST_F(PgTenantSettingsTest, CheckConstraintsRefuseValuesOutsideTheirRange) {
   for (const char* assignment :
-       {"code_length = 3", "code_length = 11", "ttl_seconds = 59", "ttl_seconds = 86401",
-        "max_attempts = 0", "max_attempts = 11", "resend_policy = 'maybe'",
-        "allowed_channels = '{sms,fax}'", "allowed_countries = '{us}'", "test_numbers = '[]'",
-        "send_rate_per_second = 0", "send_burst = 0"}) {
+       {"code_length = 3", "code_length = 11", "ttl_seconds = 9", "ttl_seconds = 86401",
+        "channel_fallback = '{sms,fax}'", "failure_lock_seconds = 0",
+        "failure_lock_seconds = 86401", "max_attempts = 0", "max_attempts = 11",
+        "resend_policy = 'maybe'", "allowed_channels = '{sms,fax}'", "allowed_countries = '{us}'",
+        "test_numbers = '[]'", "send_rate_per_second = 0", "send_burst = 0"}) {
     auto done = exec(std::string("UPDATE tenants SET ") + assignment + " WHERE id = $1", {tenant_});
     ASSERT_FALSE(done.has_value()) << assignment;
     EXPECT_EQ(done.error().code, Errc::kInvalidInput) << assignment;

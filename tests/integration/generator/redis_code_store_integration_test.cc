@@ -512,6 +512,9 @@ TEST_F(RedisResendTest, ByIdAloneStatusResendAndCancelFindTheVerification) {
   auto replayed = store_->issue(request);
   ASSERT_TRUE(replayed.has_value());
   EXPECT_EQ(replayed->window, issued->window);  // as at creation
+  const auto rh = crypto::recipient_hash(key(), tenant_, "+14155552671");
+  EXPECT_EQ(store_->current(tenant_, rh).value(), std::optional<std::string>(vid('g')));
+  EXPECT_EQ(store_->current(tenant_, "ffff").value(), std::nullopt);
 
   auto location = store_->lookup(tenant_, vid('g'));
   ASSERT_TRUE(location.has_value() && location->has_value());

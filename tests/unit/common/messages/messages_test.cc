@@ -144,6 +144,49 @@ TEST(Messages, VerifyRequestedCarriesExactlyOneOfSealedOrPlainCode) {
   EXPECT_FALSE(decode_verify_requested(with(encode(sealed), "verification_id", "otp_1")));
 }
 
+TEST(Messages, VerifyRequestedNamesExactlyOneOfVerificationIdOrRecipient) {
+  VerifyRequested by_recipient{.request_id = "r-3",
+                               .tenant = "acme",
+                               .verification_id = "",
+                               .recipient = "+14155552671",
+                               .sealed_code = std::nullopt,
+                               .otp_code = "123456",
+                               .requested_at = kAt};
+  auto decoded = decode_verify_requested(encode(by_recipient));
+  ASSERT_TRUE(decoded.has_value()) << decoded.error().message;
+  EXPECT_EQ(decoded->recipient, "+14155552671");
+  EXPECT_TRUE(decoded->verification_id.empty());
+  // Absent and null verification ids count as empty.
+  EXPECT_TRUE(decode_verify_requested(with(encode(by_recipient), "verification_id", nullptr)));
+
+  auto both = by_recipient;
+  both.verification_id = kVid;
+  auto rejected = decode_verify_requested(encode(both));
+  ASSERT_FALSE(rejected.has_value());
+  EXPECT_NE(rejected.error().message.find("verification_id"), std::string::npos);
+  auto neither = by_recipient;
+  neither.recipient.clear();
+  EXPECT_FALSE(decode_verify_requested(encode(neither)).has_value());
+  // A verify by id encodes no recipient at all.
+  auto by_id = both;
+  by_id.recipient.clear();
+  EXPECT_EQ(nlohmann::json::parse(encode(by_id)).count("recipient"), 0U);
+}
+
+TEST(Messages, ReplyMayNameNoVerification) {
+  Reply reply{.correlation_id = "c-1",
+              .request_id = "r-1",
+              .kind = RequestKind::kVerify,
+              .tenant = "acme",
+              .verification_id = "",
+              .outcome = Outcome::kNotFound};
+  auto decoded = decode_reply(encode(reply));
+  ASSERT_TRUE(decoded.has_value()) << decoded.error().message;
+  EXPECT_TRUE(decoded->verification_id.empty());
+  EXPECT_FALSE(decode_reply(with(encode(reply), "verification_id", "otp_1")).has_value());
+  EXPECT_FALSE(decode_reply(with(encode(reply), "verification_id", nullptr)).has_value());
+}
+
 TEST(Messages, ReplyRoundTripsWithOptionalFields) {
   Reply reply{.correlation_id = "c-1",
               .request_id = "r-1",

@@ -1251,5 +1251,49 @@ TEST_F(GeneratorByIdTest, FixedFailureLockDoesNotGrow) {
   EXPECT_EQ(second_lock.retry_after_seconds, 1800);  // the same again, not doubled
 }
 
+TEST_F(GeneratorByIdTest, VerifyByRecipientChecksItsLatestVerification) {
+  const auto first_code = issue_code();
+  auto second = send_request("send-2");
+  second.verification_id = "otp_11111111111111111111111111111111";
+  auto outputs = run(send_record(second));
+  ASSERT_TRUE(outputs.has_value());
+  const auto second_code = code_of(only_job(*outputs));
+
+  const auto by_recipient = [&](std::string request_id, std::string recipient,
+                                std::optional<crypto::Sealed> sealed, std::string code) {
+    auto request = verify_request(std::move(request_id), std::move(code), "");
+    request.recipient = std::move(recipient);
+    if (sealed) {
+      request.otp_code.reset();
+      request.sealed_code = std::move(sealed);
+    }
+    auto checked = run(verify_record(request));
+    EXPECT_TRUE(checked.has_value()) << checked.error().message;
+    return only_reply(*checked);
+  };
+  // The latest verification is checked; the earlier one is untouched.
+  auto wrong_one = by_recipient("v-1", kPhone, std::nullopt, first_code);
+  EXPECT_EQ(wrong_one.verification_id, second.verification_id);
+  EXPECT_EQ(wrong_one.outcome, Outcome::kInvalidCode);
+  EXPECT_EQ(store_.find(kTenant, kVid)->attempts, 0);
+  // Sealed for the recipient (not for an id the caller does not know).
+  auto approved = by_recipient("v-2", kPhone, sealer_.seal(second_code, kPhone), "");
+  EXPECT_EQ(approved.outcome, Outcome::kApproved);
+  EXPECT_EQ(approved.verification_id, second.verification_id);
+  auto bad_seal = by_recipient("v-3", kPhone, sealer_.seal(second_code, kVid), "");
+  EXPECT_EQ(bad_seal.outcome, Outcome::kInvalidRequest);
+
+  auto unknown = by_recipient("v-4", "+14155550000", std::nullopt, "123456");
+  EXPECT_EQ(unknown.outcome, Outcome::kNotFound);
+  EXPECT_TRUE(unknown.verification_id.empty());
+  tenants_.tenants["other"] = tenants_.tenants[kTenant];
+  auto request = verify_request("v-5", second_code, "");
+  request.recipient = kPhone;
+  request.tenant = "other";
+  auto other = run(verify_record(request));
+  ASSERT_TRUE(other.has_value()) << other.error().message;
+  EXPECT_EQ(only_reply(*other).outcome, Outcome::kNotFound);
+}
+
 }  // namespace
 }  // namespace otp::generator

@@ -134,6 +134,7 @@ class InMemoryCodeStore final : public CodeStore {
                                         .canceled = {},
                                         .window = issued_window};
     requests_[rkey] = vkey;
+    current_[subject] = request.verification_id;
     return stored(vkey, IssueOutcome::kCreated);
   }
 
@@ -317,6 +318,14 @@ class InMemoryCodeStore final : public CodeStore {
                         .channel = v.channel};
   }
 
+  Result<std::optional<std::string>> current(const std::string& tenant,
+                                             const std::string& recipient_hash) override {
+    if (auto down = enter(); !down) return tl::unexpected(down.error());
+    auto it = current_.find(tenant + "|" + recipient_hash);
+    if (it == current_.end()) return std::nullopt;
+    return it->second;
+  }
+
   Result<std::optional<std::chrono::milliseconds>> take_send_token(
       const SendToken& token) override {
     if (auto down = enter(); !down) return tl::unexpected(down.error());
@@ -384,6 +393,7 @@ class InMemoryCodeStore final : public CodeStore {
   std::map<std::string, Failures> failures_;                ///< by tenant|recipient hash
   std::map<std::string, std::vector<std::int64_t>> sends_;  ///< issue times by subject
   std::map<std::string, Bucket> buckets_;                   ///< by tenant
+  std::map<std::string, std::string> current_;  ///< tenant|recipient hash -> latest issued vid
 };
 
 }  // namespace otp::generator::testing
