@@ -117,6 +117,7 @@ class CompatTest : public ::testing::Test {
         {"OTP_TWILIO_FROM", "+15005550006"},
         {"OTP_EMAIL_PROVIDER", "outbox"},
         {"OTP_OUTBOX_PATH", outbox_.string()},
+        {"OTP_TENANT_SETTINGS", "postgres"},
         {"OTP_TENANT_REFRESH_MS", "200"},
     };
     const std::string bin = OTP_BINARY_DIR "/bin";
