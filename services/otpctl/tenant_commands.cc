@@ -124,12 +124,12 @@ bool is_tenant_id(const std::string& id) {
 }
 
 const std::vector<std::string>& tenant_setting_flags() {
-  static const std::vector<std::string> flags = [] {
+  static const std::vector<std::string> kFlags = [] {
     std::vector<std::string> names;
     for (const auto& setting : kSettings) names.emplace_back(setting.flag);
     return names;
   }();
-  return flags;
+  return kFlags;
 }
 
 Result<void> create_tenant(pg::PgConnection& db, const std::string& id, const TenantFlags& flags) {
