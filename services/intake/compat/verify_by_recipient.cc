@@ -2,8 +2,6 @@
 
 #include "common/messages/messages.h"
 
-#include <nlohmann/json.hpp>
-
 namespace otp::intake::compat {
 
 kafka::OutboundRecord verify_by_recipient_record(const messages::Topics& topics,
@@ -16,17 +14,14 @@ kafka::OutboundRecord verify_by_recipient_record(const messages::Topics& topics,
   messages::VerifyRequested message{.request_id = new_uuid(rng),
                                     .tenant = tenant,
                                     .verification_id = "",
+                                    .recipient = recipient,
                                     .sealed_code = sealer.seal(code, recipient),
                                     .otp_code = std::nullopt,
                                     .requested_at = now,
                                     .respond_by = now + reply_timeout};
-  // TODO(compat): use messages::encode alone once VerifyRequested has `recipient` (G1) #4
-  auto payload = nlohmann::json::parse(messages::encode(message));
-  payload["verification_id"] = "";
-  payload["recipient"] = recipient;
   return kafka::OutboundRecord{.topic = topics.verify_requests,
                                .key = tenant + ":" + recipient,
-                               .value = payload.dump(),
+                               .value = messages::encode(message),
                                .headers = {},
                                .partition = std::nullopt};
 }

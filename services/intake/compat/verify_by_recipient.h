@@ -12,8 +12,8 @@
 namespace otp::intake::compat {
 
 /// A verify request that names the recipient instead of the verification id: the generator
-/// checks the recipient's most recent verification (contract G1 in docs/http-api.md,
-/// "Compatibility routes"). The seed routes need it because their clients never see an id.
+/// checks the recipient's most recent verification (docs/http-api.md, "Compatibility routes";
+/// docs/kafka-api.md). The seed routes need it because their clients never see an id.
 ///
 /// Payload: a VerifyRequested with `verification_id` "" and `recipient` set; the code sealed
 /// with the recipient as additional authenticated data; key `tenant:recipient` (the order of

@@ -56,26 +56,19 @@ class CompatTest : public ::testing::Test {
     std::filesystem::create_directories(log_dir_);
     outbox_ = log_dir_ / "outbox.jsonl";
 
-    // The compat tenant with seed 002's documented defaults (TTL: the lowest the generator
-    // accepts today, 60 s; request G4 brings it to 30 s), and seed 000's directory.
+    // The compat tenant with seed 002's documented defaults (as 0006 + 0008 set up `compat`):
+    // 30 s codes, 5 trials, a fixed 30 min lock; and seed 000's directory.
     {
       pqxx::connection connection(pg_url_);
       pqxx::work tx(connection);
       tx.exec_params(
           "INSERT INTO tenants (id, name, ttl_seconds, max_attempts, failure_lock_threshold, "
-          "allowed_channels) VALUES ($1, 'compat test', 60, 5, 5, '{sms,email}')",
+          "failure_lock_seconds, allowed_channels) "
+          "VALUES ($1, 'compat test', 30, 5, 5, 1800, '{sms,email}')",
           tenant_);
       tx.exec_params("INSERT INTO directory (tenant_id, mobile, email) VALUES ($1, $2, $3)",
                      tenant_, "9657329173", "ap8548328@gmail.com");
       tx.commit();
-    }
-    // Set by the generator's migration when it lands (request G3); harmless before.
-    try {
-      pqxx::connection connection(pg_url_);
-      pqxx::work tx(connection);
-      tx.exec_params("UPDATE tenants SET failure_lock_seconds = 1800 WHERE id = $1", tenant_);
-      tx.commit();
-    } catch (const std::exception&) {  // column not there yet: the growing lock applies
     }
 
     auto topics = kafka::ensure_topics({.brokers = brokers_, .client_id = "it", .properties = {}},
@@ -309,8 +302,8 @@ TEST_F(CompatTest, Seed002ExpiredCodeIs401) {
   ASSERT_EQ(post("/api/send-otp", json({{"phoneNumber", phone}}).dump()).first, 200);
   const auto code = sms_code(phone, 1);
   ASSERT_FALSE(code.empty()) << "logs " << log_dir_;
-  // The tenant's TTL (60 s here, the generator's minimum until request G4) and a margin.
-  std::this_thread::sleep_for(61s);
+  // The tenant's TTL (seed 002's otp-timeout, 30 s) and a margin.
+  std::this_thread::sleep_for(31s);
   auto [status, reply] = post("/api/verify-otp", verify_body(phone, code));
   EXPECT_EQ(status, 401) << reply.dump();
   EXPECT_EQ(reply.value("message", ""), "Incorrect OTP/ OTP Expired");
