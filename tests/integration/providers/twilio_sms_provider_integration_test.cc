@@ -249,9 +249,11 @@ TEST(Subprocess, ReportsAProgramThatCannotBeExecuted) {
 }
 
 TEST(Subprocess, ReadsLinesPassesEnvironmentAndTerminates) {
+  // The trap comes before the echo: once the line is read, SIGTERM must find it installed
+  // (the other order failed now and then with 143 under load).
   auto process =
       test::Subprocess::start({"/bin/sh", "-c",
-                               "echo \"hello $OTP_SUBPROCESS_TEST\"; trap 'exit 3' TERM; "
+                               "trap 'exit 3' TERM; echo \"hello $OTP_SUBPROCESS_TEST\"; "
                                "while true; do sleep 0.05; done"},
                               {{"OTP_SUBPROCESS_TEST", "world"}}, "");
   ASSERT_TRUE(process.has_value()) << process.error().message;
