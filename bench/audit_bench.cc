@@ -4,8 +4,10 @@
 // runs a few and prints their median.
 //
 //   OTP_TEST_PG_URL=postgresql://otp@127.0.0.1:<base+32>/otp otp_audit_bench [batches] [runs]
+//       [batch size]
 //
-// Each run writes `batches` (default 50) batches of 1,000 new events into a throw-away database
+// Each run writes `batches` (default 50) batches of `batch size` (default 1,000, otp-audit's
+// OTP_AUDIT_BATCH_SIZE default) new events into a throw-away database
 // (created with schemas/sql applied, dropped at the end). The events are a realistic lifecycle
 // mix: per verification, created, delivery.sent, one failed check and approved.
 
@@ -26,12 +28,12 @@
 namespace {
 
 using nlohmann::json;
-constexpr std::size_t kBatchSize = 1000;
+std::size_t batch_size = 1000;
 
 std::vector<otp::messages::Event> make_batch(std::size_t first_verification, otp::TimePoint start) {
   std::vector<otp::messages::Event> batch;
-  batch.reserve(kBatchSize);
-  for (std::size_t i = first_verification; batch.size() < kBatchSize; ++i) {
+  batch.reserve(batch_size);
+  for (std::size_t i = first_verification; batch.size() < batch_size; ++i) {
     auto vid = "otp_bench_" + std::to_string(i);
     auto at = start + std::chrono::milliseconds(i % 1'000'000);
     auto event = [&](const char* suffix, const char* type, std::chrono::milliseconds offset,
@@ -76,8 +78,10 @@ int main(int argc, char** argv) {
   }
   std::size_t batches = argc > 1 ? std::strtoull(argv[1], nullptr, 10) : 50;
   std::size_t runs = argc > 2 ? std::strtoull(argv[2], nullptr, 10) : 5;
-  if (batches == 0 || runs == 0) {
-    std::fputs("usage: otp_audit_bench [batches > 0] [runs > 0]\n", stderr);
+  batch_size = argc > 3 ? std::strtoull(argv[3], nullptr, 10) : 1000;
+  if (batches == 0 || runs == 0 || batch_size < 4 || batch_size % 4 != 0) {
+    std::fputs("usage: otp_audit_bench [batches > 0] [runs > 0] [batch size, a multiple of 4]\n",
+               stderr);
     return 2;
   }
   auto database = otp::test::TestDatabase::create(server, OTP_SCHEMA_SQL_DIR);
@@ -97,7 +101,7 @@ int main(int argc, char** argv) {
     std::vector<std::vector<otp::messages::Event>> prepared;
     for (std::size_t b = 0; b < batches; ++b) {
       prepared.push_back(make_batch(next_verification, start));
-      next_verification += kBatchSize / 4;
+      next_verification += batch_size / 4;
     }
     auto began = std::chrono::steady_clock::now();
     for (const auto& batch : prepared) {
@@ -109,13 +113,13 @@ int main(int argc, char** argv) {
       }
     }
     std::chrono::duration<double> elapsed = std::chrono::steady_clock::now() - began;
-    double rate = static_cast<double>(batches * kBatchSize) / elapsed.count();
+    double rate = static_cast<double>(batches * batch_size) / elapsed.count();
     rates.push_back(rate);
-    std::printf("run %zu: %zu events in %.3f s = %.0f events/s\n", run + 1, batches * kBatchSize,
+    std::printf("run %zu: %zu events in %.3f s = %.0f events/s\n", run + 1, batches * batch_size,
                 elapsed.count(), rate);
   }
   std::sort(rates.begin(), rates.end());
   std::printf("median: %.0f events/s over %zu runs (batches of %zu, projection maintained)\n",
-              rates[rates.size() / 2], runs, kBatchSize);
+              rates[rates.size() / 2], runs, batch_size);
   return 0;
 }

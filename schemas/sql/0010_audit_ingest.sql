@@ -28,6 +28,10 @@ CREATE INDEX verifications_provider_message_idx
   ON verifications (delivery_provider, delivery_provider_message_id)
   WHERE delivery_provider_message_id IS NOT NULL;
 
+-- The writer masks events of erased verifications: erased rows are few, so this stays tiny.
+CREATE INDEX verifications_erased_idx ON verifications (tenant, verification_id)
+  WHERE erased_at IS NOT NULL;
+
 CREATE FUNCTION otp_receipt_rank(receipt text) RETURNS integer
 LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
   SELECT CASE
@@ -68,7 +72,7 @@ BEGIN
 END
 $$;
 
--- One audit batch (services/audit/pg_event_store.cc builds `batch_rows`; `months` are the first
+-- One audit batch (services/audit/pg_event_store.cc builds `batch_rows`, each event id once; `months` are the first
 -- instants of the months its events fall in). Creates missing partitions, claims the event ids
 -- in otp_event_ids (the exactly-once guard), inserts only the claimed events into otp_events and
 -- folds only those into verifications. Returns how many events were new and how many
@@ -81,15 +85,15 @@ LANGUAGE plpgsql AS $fn$
 BEGIN
   PERFORM otp_ensure_event_partitions(m, m) FROM unnest(months) AS m;
 
+  -- The caller sends each id once (the first occurrence of a repeated id): no sort here.
   WITH batch AS (
-    SELECT DISTINCT ON (e.id) e.*
+    SELECT e.*
     FROM jsonb_to_recordset(batch_rows) AS e(
       ord integer, id text, type text, source text, occurred_at timestamptz, tenant text,
       verification_id text, data jsonb, channel text, recipient_masked text, country text,
       number_prefix text, recipient_hash text, expires_at timestamptz, max_attempts integer,
       provider text, latency_ms bigint, segments integer, error_code text,
       provider_message_id text, policy text, receipt text)
-    ORDER BY e.id, e.ord
   ),
   -- A delivery.status (webhook) names its message by provider and provider_message_id; the
   -- tenant may be unknown (empty). Found through the projection, else a delivery.sent of the
@@ -107,20 +111,23 @@ BEGIN
       b.max_attempts, b.provider, b.latency_ms, b.segments, b.error_code, b.provider_message_id,
       b.policy, b.receipt
     FROM batch b
+    -- The outer row's type is a one-time filter inside: other events never scan anything.
     LEFT JOIN LATERAL (
       SELECT x.tenant, x.verification_id FROM (
         SELECT v.tenant, v.verification_id, 0 AS pref
         FROM verifications v
-        WHERE v.delivery_provider = b.provider
+        WHERE b.type = 'delivery.status'
+          AND v.delivery_provider = b.provider
           AND v.delivery_provider_message_id = b.provider_message_id
         UNION ALL
         SELECT s.tenant, s.verification_id, 1
         FROM batch s
-        WHERE s.type = 'delivery.sent' AND s.provider = b.provider
+        WHERE b.type = 'delivery.status'
+          AND s.type = 'delivery.sent' AND s.provider = b.provider
           AND s.provider_message_id = b.provider_message_id) x
       WHERE b.tenant = '' OR x.tenant = b.tenant
       ORDER BY x.pref, x.tenant, x.verification_id
-      LIMIT 1) r ON b.type = 'delivery.status' AND b.provider_message_id IS NOT NULL
+      LIMIT 1) r ON true
   ),
   claimed AS (
     INSERT INTO otp_event_ids (id, occurred_at)

@@ -7,6 +7,8 @@
 #include <limits>
 #include <set>
 #include <string>
+#include <string_view>
+#include <unordered_set>
 
 namespace otp::audit {
 namespace {
@@ -107,8 +109,12 @@ std::size_t count_of(const std::optional<std::string>& text) {
 
 Result<WriteSummary> PgEventStore::write(std::span<const messages::Event> events) {
   if (events.empty()) return WriteSummary{};
+  // An id repeated within the batch counts once, its first occurrence (as a replay would).
   json rows = json::array();
-  for (std::size_t i = 0; i < events.size(); ++i) rows.push_back(batch_row(events[i], i));
+  std::unordered_set<std::string_view> seen;
+  for (std::size_t i = 0; i < events.size(); ++i) {
+    if (seen.insert(events[i].id).second) rows.push_back(batch_row(events[i], i));
+  }
   // Decoded events hold valid UTF-8 only, so dump cannot throw; `replace` keeps it that way.
   std::vector<pg::Param> params{rows.dump(-1, ' ', false, json::error_handler_t::replace),
                                 months_of(events)};
