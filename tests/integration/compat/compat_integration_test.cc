@@ -108,8 +108,11 @@ class CompatTest : public ::testing::Test {
         {"OTP_TWILIO_ACCOUNT_SID", kAccountSid},
         {"OTP_TWILIO_AUTH_TOKEN", kAuthToken},
         {"OTP_TWILIO_FROM", "+15005550006"},
-        {"OTP_EMAIL_PROVIDER", "outbox"},
+        {"OTP_EMAIL_PROVIDER", resend_email_ ? "resend" : "outbox"},
         {"OTP_OUTBOX_PATH", outbox_.string()},
+        {"OTP_RESEND_BASE_URL", fake_url_},
+        {"OTP_RESEND_API_KEY", "re_fake_key"},
+        {"OTP_RESEND_FROM", "OTP <otp@example.com>"},
         {"OTP_TENANT_SETTINGS", "postgres"},
         {"OTP_TENANT_REFRESH_MS", "200"},
     };
@@ -209,6 +212,8 @@ class CompatTest : public ::testing::Test {
     return json({{"user", {{"phoneNumber", phone}}}, {"code", code}}).dump();
   }
 
+  /// Email through the fake Resend API instead of the outbox (set by a derived fixture).
+  bool resend_email_ = false;
   std::string brokers_, pg_url_, run_, tenant_, fake_url_, base_url_;
   std::filesystem::path log_dir_, outbox_;
   std::unique_ptr<Subprocess> fake_;
@@ -372,6 +377,26 @@ TEST_F(CompatTest, Seed000TooManyAttemptsIs429) {
   auto [last_status, last] = post("/verify-otp", bad);
   EXPECT_EQ(last_status, 429) << last.dump();
   EXPECT_EQ(last, json({{"success", false}, {"message", "Too many attempts"}}));
+}
+
+/// Seed 000's 500 row: the email provider refuses the message for good.
+class CompatResendTest : public CompatTest {
+ protected:
+  CompatResendTest() { resend_email_ = true; }
+};
+
+TEST_F(CompatResendTest, Seed000ProviderRefusalIs500WithTheReason) {
+  auto behaviour =
+      request("POST", fake_url_ + "/_fake/behaviour", R"({"provider":"resend","statuses":[422]})");
+  auto set = http_.send(behaviour);
+  ASSERT_TRUE(set.has_value() && set->status == 200);
+  auto [status, reply] = post("/send-otp", R"({"mobile":"9657329173"})");
+  EXPECT_EQ(status, 500) << reply.dump() << " logs " << log_dir_;
+  EXPECT_EQ(reply.value("success", true), false);
+  const std::string message = reply.value("message", "");
+  EXPECT_EQ(message.rfind("Failed to send email: ", 0), 0U) << message;
+  EXPECT_GT(message.size(), std::string("Failed to send email: ").size());
+  EXPECT_EQ(message.find("re_fake_key"), std::string::npos) << message;
 }
 
 }  // namespace
