@@ -12,7 +12,9 @@
 // Usage (addresses from `scripts/stack env --test`):
 //   otp_generator_bench --generator build/release/bin/otp-generator --brokers 127.0.0.1:38092
 //     --redis-port 38079 [--pg-url URL] [--requests 10000] [--rate 1000] [--latency-requests 3000]
-// (one command line).
+//     [--instances 1]
+// (one command line). `--instances N` starts N generator processes in one consumer group (the
+// request topics have 6 partitions): the documented way to scale the generator out.
 
 #include "common/crypto/key_ring.h"
 #include "common/crypto/sealer.h"
@@ -58,6 +60,7 @@ struct Options {
   int requests = 10000;
   int rate = 1000;
   int latency_requests = 3000;
+  int instances = 1;
 };
 
 [[noreturn]] void die(const std::string& message) {
@@ -88,6 +91,8 @@ Options parse(int argc, char** argv) {
       options.rate = std::stoi(value);
     else if (flag == "--latency-requests")
       options.latency_requests = std::stoi(value);
+    else if (flag == "--instances")
+      options.instances = std::stoi(value);
     else
       die("unknown flag " + flag);
   }
@@ -134,13 +139,17 @@ class Bench {
         {"OTP_SENDS_PER_DESTINATION", "1000000"},
         {"OTP_SEND_BURST", "1000000000"}};
     if (!options_.pg_url.empty()) env.emplace_back("OTP_PG_URL", options_.pg_url);
-    auto process = test::Subprocess::start({options_.generator}, env, log_.string());
-    if (!process) die(process.error().message);
-    generator_.emplace(std::move(*process));
+    if (options_.instances < 1 || options_.instances > 6) die("--instances must be 1..6");
+    for (int i = 0; i < options_.instances; ++i) {
+      auto log = log_.string() + (i == 0 ? "" : "." + std::to_string(i));
+      auto process = test::Subprocess::start({options_.generator}, env, log);
+      if (!process) die(process.error().message);
+      generators_.push_back(std::move(*process));
+    }
   }
 
   ~Bench() {
-    if (generator_) generator_->terminate(20s);
+    for (auto& generator : generators_) generator.terminate(20s);
     reader_->close();
   }
 
@@ -149,7 +158,8 @@ class Bench {
 
   void run() {
     // Warm-up: the generator joins its group, loads its scripts, connects to everything.
-    auto warm = make_sends(1, "warm");
+    // More than one instance: a send per partition, so every member has joined and been assigned.
+    auto warm = make_sends(options_.instances > 1 ? 12 : 1, "warm");
     publish(warm.records);
     wait_replies(warm.ids, 120s);
 
@@ -344,7 +354,7 @@ class Bench {
   std::optional<crypto::KeyRing> seal_keys_;
   std::optional<crypto::Sealer> sealer_;
   std::filesystem::path log_;
-  std::optional<test::Subprocess> generator_;
+  std::vector<test::Subprocess> generators_;
   std::size_t next_partition_ = 0;
   int next_recipient_ = 0;
   std::unordered_map<std::string, std::pair<messages::Reply, Clock::time_point>> replies_;

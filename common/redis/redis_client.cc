@@ -89,6 +89,42 @@ struct RedisClient::Impl {
     }
     return convert(*reply);
   }
+
+  // Appends every command to the output buffer, then reads one reply per command: one round
+  // trip for all of them. A transport failure anywhere drops the connection and fails the whole
+  // pipeline (some commands may have run: callers keep their writes idempotent).
+  Result<std::vector<RedisReply>> send_all(std::span<const std::vector<std::string>> commands,
+                                           const RedisOptions& options) {
+    std::vector<const char*> argv;
+    std::vector<std::size_t> lengths;
+    for (const auto& args : commands) {
+      argv.clear();
+      lengths.clear();
+      for (const auto& arg : args) {
+        argv.push_back(arg.data());
+        lengths.push_back(arg.size());
+      }
+      if (redisAppendCommandArgv(context.get(), static_cast<int>(argv.size()), argv.data(),
+                                 lengths.data()) != REDIS_OK) {
+        auto error = transport_error(context.get(), "pipeline", options);
+        context.reset();
+        return tl::unexpected(std::move(error));
+      }
+    }
+    std::vector<RedisReply> replies;
+    replies.reserve(commands.size());
+    for (std::size_t i = 0; i < commands.size(); ++i) {
+      void* raw = nullptr;
+      if (redisGetReply(context.get(), &raw) != REDIS_OK || raw == nullptr) {
+        auto error = transport_error(context.get(), "pipeline", options);
+        context.reset();
+        return tl::unexpected(std::move(error));
+      }
+      ReplyPtr reply(static_cast<redisReply*>(raw));
+      replies.push_back(convert(*reply));
+    }
+    return replies;
+  }
 };
 
 RedisClient::RedisClient(RedisOptions options)
@@ -149,6 +185,29 @@ Result<RedisReply> RedisClient::eval_sha(std::string_view sha, std::span<const s
   argv.insert(argv.end(), args.begin(), args.end());
   if (auto connected = connect(); !connected) return tl::unexpected(connected.error());
   return impl_->send(argv, "EVALSHA", options_);
+}
+
+Result<std::vector<RedisReply>> RedisClient::pipeline(
+    std::span<const std::vector<std::string>> commands) {
+  if (commands.empty()) return std::vector<RedisReply>{};
+  for (const auto& args : commands) {
+    if (args.empty()) return fail(Errc::kInternal, "redis: empty command in a pipeline");
+  }
+  if (auto connected = connect(); !connected) return tl::unexpected(connected.error());
+  return impl_->send_all(commands, options_);
+}
+
+std::vector<std::string> RedisClient::eval_sha_command(const RedisScript& script,
+                                                       std::span<const std::string> keys,
+                                                       std::span<const std::string> args) {
+  std::vector<std::string> argv;
+  argv.reserve(3 + keys.size() + args.size());
+  argv.emplace_back("EVALSHA");
+  argv.emplace_back(script.sha());
+  argv.push_back(std::to_string(keys.size()));
+  argv.insert(argv.end(), keys.begin(), keys.end());
+  argv.insert(argv.end(), args.begin(), args.end());
+  return argv;
 }
 
 Result<std::string> RedisClient::script_load(std::string_view source) {

@@ -11,6 +11,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace otp::redis {
 
@@ -64,6 +65,19 @@ class RedisClient {
   /// reply.
   [[nodiscard]] Result<RedisReply> eval_sha(std::string_view sha, std::span<const std::string> keys,
                                             std::span<const std::string> args);
+
+  /// Sends every command before reading any reply (hiredis `redisAppendCommandArgv` +
+  /// `redisGetReply`): one round trip for the lot. One reply per command, in order; error replies
+  /// are values, as with `command`. A transport failure fails the whole call (kUnavailable) and
+  /// drops the connection; some of the commands may have run.
+  [[nodiscard]] Result<std::vector<RedisReply>> pipeline(
+      std::span<const std::vector<std::string>> commands);
+
+  /// The argv of `EVALSHA <script> numkeys keys... args...`, for `pipeline`. A `NOSCRIPT` reply
+  /// in a pipeline is the caller's to handle (e.g. `run_script` the command again).
+  [[nodiscard]] static std::vector<std::string> eval_sha_command(const RedisScript& script,
+                                                                 std::span<const std::string> keys,
+                                                                 std::span<const std::string> args);
 
   /// `SCRIPT LOAD source`: the SHA-1 Redis computed. An error reply becomes an Error.
   [[nodiscard]] Result<std::string> script_load(std::string_view source);

@@ -328,13 +328,6 @@ Result<GeneratorStage::Outputs> GeneratorStage::handle_send(
                       ? "too many codes requested; try again later"
                       : "too many failed checks for this recipient; try again later");
   };
-  auto token = store_.take_send_token({.tenant = request.tenant,
-                                       .recipient_hash = recipient_hash,
-                                       .request_id = request.request_id,
-                                       .rate_per_second = settings.send_rate_per_second,
-                                       .burst = settings.send_burst});
-  if (!token) return tl::unexpected(token.error());
-  if (*token) return limited(Outcome::kRateLimited, "tenant_send_rate", **token);
   answer.rate_limit_limit = settings.sends_per_destination;
 
   std::string code = test_code != nullptr ? *test_code : codes_.generate(settings.code_length);
@@ -354,11 +347,21 @@ Result<GeneratorStage::Outputs> GeneratorStage::handle_send(
       .retention = config_.retention,
       .sends_per_window = settings.sends_per_destination,
       .send_window = settings.send_window,
-      .sealed_recipient = sealer_.seal(request.recipient, recipient_aad(verification_id))};
+      .sealed_recipient = sealer_.seal(request.recipient, recipient_aad(verification_id)),
+      // The tenant's token bucket, taken by the store together with the issue.
+      .token = SendToken{.tenant = request.tenant,
+                         .recipient_hash = recipient_hash,
+                         .request_id = request.request_id,
+                         .rate_per_second = settings.send_rate_per_second,
+                         .burst = settings.send_burst}};
   cleanse(code);
 
   auto issued = store_.issue(issue);
   if (!issued) return tl::unexpected(issued.error());
+  if (issued->outcome == IssueOutcome::kTenantLimited) {
+    answer.rate_limit_limit.reset();  // not the per-recipient window's refusal
+    return limited(Outcome::kRateLimited, "tenant_send_rate", issued->retry_after);
+  }
   if (issued->outcome == IssueOutcome::kConflict) {
     return refuse(Outcome::kInvalidRequest, "verification_id_in_use",
                   "verification id or request id already used for another request");

@@ -200,9 +200,38 @@ Result<IssuedCode> RedisCodeStore::issue(const IssueRequest& request) {
     index_value.append(request.sealed_recipient.key_id).append("|");
     index_value.append(request.sealed_recipient.data);
   }
-  auto claimed = redis::reject_error_reply(
-      client_.command({"SET", index, index_value, "NX", "PX", keep}), "SET index");
-  if (!claimed) return tl::unexpected(claimed.error());
+  Result<redis::RedisReply> claimed = redis::RedisReply{redis::RedisNil{}};
+  if (request.token) {
+    // One round trip for the tenant's token and the index claim (two cluster slots, so two
+    // commands, but pipelined). A refused token releases the claim below.
+    std::vector<std::vector<std::string>> commands;
+    const std::string bucket_keys[] = {bucket_key(request.tenant)};
+    const auto bucket_args = token_args(*request.token);
+    commands.push_back(
+        redis::RedisClient::eval_sha_command(bucket_script_, bucket_keys, bucket_args));
+    commands.push_back({"SET", index, index_value, "NX", "PX", keep});
+    auto replies = client_.pipeline(commands);
+    if (!replies) return tl::unexpected(replies.error());
+    auto bucket = std::move((*replies)[0]);
+    if (bucket.is_error() && bucket.error()->message.starts_with("NOSCRIPT")) {
+      auto again = client_.run_script(bucket_script_, bucket_keys, bucket_args);
+      if (!again) return tl::unexpected(again.error());
+      bucket = std::move(*again);
+    }
+    claimed = redis::reject_error_reply(std::move((*replies)[1]), "SET index");
+    if (!claimed) return tl::unexpected(claimed.error());
+    auto wait = token_answer(redis::reject_error_reply(std::move(bucket), "EVALSHA bucket"),
+                             *request.token);
+    if (!wait) return tl::unexpected(wait.error());
+    if (*wait) {
+      if (!claimed->is_nil()) (void)client_.command({"DEL", index});
+      return IssuedCode{.outcome = IssueOutcome::kTenantLimited, .retry_after = **wait};
+    }
+  } else {
+    claimed = redis::reject_error_reply(
+        client_.command({"SET", index, index_value, "NX", "PX", keep}), "SET index");
+    if (!claimed) return tl::unexpected(claimed.error());
+  }
   if (claimed->is_nil()) {
     auto current = redis::reject_error_reply(client_.command({"GET", index}), "GET index");
     if (!current) return tl::unexpected(current.error());
@@ -421,13 +450,21 @@ Result<std::optional<std::string>> RedisCodeStore::current(const std::string& te
   return *value;
 }
 
+std::vector<std::string> RedisCodeStore::token_args(const SendToken& token) {
+  char rate[32];
+  std::snprintf(rate, sizeof rate, "%.6f", token.rate_per_second);
+  return {rate, std::to_string(token.burst)};
+}
+
 Result<std::optional<std::chrono::milliseconds>> RedisCodeStore::take_send_token(
     const SendToken& token) {
   const std::string keys[] = {bucket_key(token.tenant)};
-  char rate[32];
-  std::snprintf(rate, sizeof rate, "%.6f", token.rate_per_second);
-  const std::string args[] = {rate, std::to_string(token.burst)};
-  auto reply = client_.run_script(bucket_script_, keys, args);
+  const auto args = token_args(token);
+  return token_answer(client_.run_script(bucket_script_, keys, args), token);
+}
+
+Result<std::optional<std::chrono::milliseconds>> RedisCodeStore::token_answer(
+    Result<redis::RedisReply> reply, const SendToken& token) {
   if (!reply) return tl::unexpected(reply.error());
   auto fields = strings_of(*reply);
   if (!fields) return malformed("bucket");

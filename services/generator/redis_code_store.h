@@ -66,6 +66,10 @@ class RedisCodeStore final : public CodeStore {
   /// The verification key: from tenant + recipient hash + id, or `handle` when no hash is given.
   static std::string locate(const std::string& tenant, const std::string& recipient_hash,
                             const std::string& verification_id, const std::string& handle);
+  static std::vector<std::string> token_args(const SendToken& token);
+  /// The bucket script's answer; on refusal, whether the request already issued (a replay).
+  Result<std::optional<std::chrono::milliseconds>> token_answer(Result<redis::RedisReply> reply,
+                                                                const SendToken& token);
   /// Gives the index the TTL a resend with a new code gave the verification.
   Result<void> refresh_index(const std::string& tenant, const std::string& verification_id,
                              std::chrono::milliseconds keep);

@@ -3,6 +3,9 @@
 
 #include <gtest/gtest.h>
 
+#include <unistd.h>
+#include <vector>
+
 namespace otp::redis {
 namespace {
 
@@ -23,6 +26,37 @@ class RedisClientTest : public ::testing::Test {
   RedisOptions options_;
   std::optional<RedisClient> client_;
 };
+
+TEST_F(RedisClientTest, PipelineAnswersEveryCommandInOrderInOneCall) {
+  const std::string key = "it-redis:pipeline:" + std::to_string(::getpid());
+  std::vector<std::vector<std::string>> commands = {{"SET", key, "1", "PX", "60000"},
+                                                    {"INCR", key},
+                                                    {"LPUSH", key, "x"},  // WRONGTYPE: a value
+                                                    {"GET", key},
+                                                    {"GET", key + ":missing"}};
+  auto replies = client_->pipeline(commands);
+  ASSERT_TRUE(replies.has_value()) << replies.error().message;
+  ASSERT_EQ(replies->size(), 5U);
+  EXPECT_EQ(*(*replies)[0].string(), "OK");
+  EXPECT_EQ(*(*replies)[1].integer(), 2);
+  EXPECT_TRUE((*replies)[2].is_error());
+  EXPECT_EQ(*(*replies)[3].string(), "2");
+  EXPECT_TRUE((*replies)[4].is_nil());
+  EXPECT_TRUE(client_->pipeline({}).value().empty());
+  // The connection is still in step: the next command gets its own reply.
+  EXPECT_EQ(*client_->command({"GET", key})->string(), "2");
+  static_cast<void>(client_->command({"DEL", key}));
+}
+
+TEST_F(RedisClientTest, PipelineToAStoppedServerIsUnavailable) {
+  auto options = options_;
+  options.port = 1;  // nothing listens there
+  RedisClient down(options);
+  std::vector<std::vector<std::string>> commands = {{"PING"}};
+  auto replies = down.pipeline(commands);
+  ASSERT_FALSE(replies.has_value());
+  EXPECT_EQ(replies.error().code, Errc::kUnavailable);
+}
 
 TEST_F(RedisClientTest, ConvertsEveryReplyType) {
   const auto key = unique_name("it-redis");

@@ -382,6 +382,41 @@ TEST_F(RedisCodeStoreTest, TenantTokenBucketRefillsAtItsRateAndLetsReplaysThroug
   EXPECT_FALSE(take("req-c").has_value());
 }
 
+TEST_F(RedisCodeStoreTest, IssueTakesTheTokenInTheSameRoundTripAndReleasesTheClaimOnRefusal) {
+  auto with_token = [&](const std::string& vid_, const std::string& request_id) {
+    auto request = issue_request(vid_, request_id);
+    request.token = SendToken{.tenant = tenant_,
+                              .recipient_hash = request.recipient_hash,
+                              .request_id = request_id,
+                              .rate_per_second = 0.5,
+                              .burst = 1};
+    return store_->issue(request);
+  };
+  auto first = with_token(vid('a'), "req-a");
+  ASSERT_TRUE(first.has_value()) << first.error().message;
+  EXPECT_EQ(first->outcome, IssueOutcome::kCreated);
+  auto refused = with_token(vid('b'), "req-b");
+  ASSERT_TRUE(refused.has_value());
+  EXPECT_EQ(refused->outcome, IssueOutcome::kTenantLimited);
+  EXPECT_GT(refused->retry_after, 1000ms);
+  EXPECT_LE(refused->retry_after, 2000ms);
+  // Nothing stored, and the index claim is released.
+  EXPECT_FALSE(store_->lookup(tenant_, vid('b')).value().has_value());
+  EXPECT_EQ(field(vid('b'), "status"), "<none>");
+  // A replay passes the empty bucket and gets its verification back.
+  auto replay = with_token(vid('a'), "req-a");
+  ASSERT_TRUE(replay.has_value());
+  EXPECT_EQ(replay->outcome, IssueOutcome::kReplayed);
+  EXPECT_EQ(replay->expires_at, first->expires_at);
+  // After SCRIPT FLUSH the pipelined EVALSHA answers NOSCRIPT: reloaded, still one token.
+  ASSERT_TRUE(client_->command({"SCRIPT", "FLUSH"}).has_value());
+  std::this_thread::sleep_for(2100ms);
+  auto after_flush = with_token(vid('c'), "req-c");
+  ASSERT_TRUE(after_flush.has_value()) << after_flush.error().message;
+  EXPECT_EQ(after_flush->outcome, IssueOutcome::kCreated);
+  EXPECT_EQ(with_token(vid('d'), "req-d")->outcome, IssueOutcome::kTenantLimited);
+}
+
 // Resend and cancel (lua/resend.lua, lua/cancel.lua) against the test Redis.
 class RedisResendTest : public RedisCodeStoreTest {
  protected:

@@ -68,6 +68,12 @@ class InMemoryCodeStore final : public CodeStore {
   }
 
   Result<IssuedCode> issue(const IssueRequest& request) override {
+    if (request.token) {
+      // As the Redis store: the token first (a replay passes an empty bucket), then the issue.
+      auto wait = take_send_token(*request.token);
+      if (!wait) return tl::unexpected(wait.error());
+      if (*wait) return IssuedCode{.outcome = IssueOutcome::kTenantLimited, .retry_after = **wait};
+    }
     if (auto down = enter(); !down) return tl::unexpected(down.error());
     const std::string vkey =
         request.tenant + "|" + request.recipient_hash + "|" + request.verification_id;
