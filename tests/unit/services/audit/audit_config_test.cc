@@ -31,6 +31,7 @@ TEST(AuditConfig, AppliesDefaults) {
   EXPECT_EQ(config->batch_size, 1000U);
   EXPECT_EQ(config->batch_age, std::chrono::milliseconds(100));
   EXPECT_EQ(config->log_level, "info");
+  EXPECT_EQ(config->crash_after_commit, 0U);  // fault injection off
 }
 
 TEST(AuditConfig, ReadsEveryKey) {
@@ -39,8 +40,10 @@ TEST(AuditConfig, ReadsEveryKey) {
                                                  {"OTP_PG_URL", "postgresql://x@y/z"},
                                                  {"OTP_AUDIT_BATCH_SIZE", "50"},
                                                  {"OTP_AUDIT_BATCH_MS", "250"},
+                                                 {"OTP_AUDIT_CRASH_AFTER_COMMIT", "3"},
                                                  {"OTP_LOG_LEVEL", "debug"}}));
   ASSERT_TRUE(config.has_value()) << config.error().message;
+  EXPECT_EQ(config->crash_after_commit, 3U);
   EXPECT_EQ(config->topics().events, "t1.events");
   EXPECT_EQ(config->topics().dlq, "t1.dlq");
   EXPECT_EQ(config->batch_size, 50U);
@@ -52,11 +55,13 @@ TEST(AuditConfig, ReportsEveryProblemAtOnce) {
   auto config = AuditConfig::from_env(lookup_in({{"OTP_TOPIC_PREFIX", "bad prefix/"},
                                                  {"OTP_AUDIT_BATCH_SIZE", "0"},
                                                  {"OTP_AUDIT_BATCH_MS", "soon"},
+                                                 {"OTP_AUDIT_CRASH_AFTER_COMMIT", "-1"},
                                                  {"OTP_LOG_LEVEL", "loud"}}));
   ASSERT_FALSE(config.has_value());
   EXPECT_EQ(config.error().code, Errc::kInvalidInput);
-  for (const char* key : {"OTP_KAFKA_BROKERS", "OTP_PG_URL", "OTP_TOPIC_PREFIX",
-                          "OTP_AUDIT_BATCH_SIZE", "OTP_AUDIT_BATCH_MS", "OTP_LOG_LEVEL"}) {
+  for (const char* key :
+       {"OTP_KAFKA_BROKERS", "OTP_PG_URL", "OTP_TOPIC_PREFIX", "OTP_AUDIT_BATCH_SIZE",
+        "OTP_AUDIT_BATCH_MS", "OTP_AUDIT_CRASH_AFTER_COMMIT", "OTP_LOG_LEVEL"}) {
     EXPECT_THAT(config.error().message, HasSubstr(key));
   }
 }

@@ -1,5 +1,7 @@
 #include "services/audit/audit_stage.h"
 
+#include "services/audit/crash_after_commit_store.h"
+
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
@@ -208,6 +210,26 @@ TEST(AuditStageWrite, ReturnsTheStoreErrorUnchanged) {
     EXPECT_EQ(written.error().message, "pg: test failure");
   }
   EXPECT_EQ(store.batches.size(), 2U);
+}
+
+TEST(CrashAfterCommitStoreDeathTest, ExitsWith137RightAfterTheNthSuccessfulWrite) {
+  RecordingEventStore inner;
+  CrashAfterCommitStore store(inner, 2);
+  std::vector<messages::Event> batch{sample_event("evt-1")};
+  ASSERT_TRUE(store.write(batch).has_value());
+  // A failed write is no commit: it does not count.
+  inner.failure = Error{.code = Errc::kUnavailable, .message = "down"};
+  EXPECT_FALSE(store.write(batch).has_value());
+  inner.failure.reset();
+  EXPECT_EXIT((void)store.write(batch), ::testing::ExitedWithCode(137), "");
+}
+
+TEST(CrashAfterCommitStore, ZeroNeverCrashes) {
+  RecordingEventStore inner;
+  CrashAfterCommitStore store(inner, 0);
+  std::vector<messages::Event> batch{sample_event("evt-1")};
+  for (int i = 0; i < 5; ++i) ASSERT_TRUE(store.write(batch).has_value());
+  EXPECT_EQ(inner.batches.size(), 5U);
 }
 
 }  // namespace

@@ -6,11 +6,14 @@
 #include "services/intake/management/management_query.h"
 #include "services/intake/management/page_cursor.h"
 #include "services/intake/management/query_params.h"
+#include "services/intake/management/query_pool.h"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <future>
 #include <string>
+#include <thread>
 #include <vector>
 
 namespace otp::intake::management {
@@ -191,6 +194,29 @@ TEST(Sql, EveryRequestValueIsAParameter) {
   auto limits = rate_limits_query("tenant'x");
   EXPECT_THAT(limits.text, Not(HasSubstr("tenant'x")));
   EXPECT_EQ(limits.params.size(), 1U);
+}
+
+TEST(QueryPool, RunsJobsOffTheCallerAndRefusesBeyondItsQueue) {
+  // Nothing listens on port 1; no job here touches the connection, so none is opened.
+  QueryPool pool(config::Secret("postgresql://otp@127.0.0.1:1/otp?connect_timeout=1"), 1,
+                 std::chrono::milliseconds(500), /*queue_capacity=*/1);
+  std::promise<void> release;
+  std::shared_future<void> released = release.get_future().share();
+  std::promise<std::thread::id> first_ran;
+  std::promise<bool> second_ran;
+  ASSERT_TRUE(pool.submit([&](pg::PgConnection* connection) {
+    first_ran.set_value(std::this_thread::get_id());
+    EXPECT_NE(connection, nullptr);
+    released.wait();
+  }));
+  auto worker = first_ran.get_future().get();  // the worker holds the first job now
+  EXPECT_NE(worker, std::this_thread::get_id());
+  ASSERT_TRUE(pool.submit(
+      [&](pg::PgConnection* connection) { second_ran.set_value(connection != nullptr); }));
+  // One job runs, one waits: the queue (capacity 1) is full.
+  EXPECT_FALSE(pool.submit([](pg::PgConnection*) { ADD_FAILURE() << "ran a refused job"; }));
+  release.set_value();
+  EXPECT_TRUE(second_ran.get_future().get());
 }
 
 }  // namespace
