@@ -314,6 +314,17 @@ TEST_F(CompatTest, Seed002ExpiredCodeIs401) {
   EXPECT_EQ(reply.value("message", ""), "Incorrect OTP/ OTP Expired");
 }
 
+TEST_F(CompatTest, Seed002InternalFailureIs500) {
+  // No generator: the request is published but never answered within OTP_REPLY_TIMEOUT_MS.
+  services_.front().second.terminate(15s);
+  ASSERT_EQ(services_.front().first, "otp-generator");
+  auto [status, reply] = post("/api/send-otp", json({{"phoneNumber", "+14155550144"}}).dump());
+  EXPECT_EQ(status, 500) << reply.dump();
+  EXPECT_EQ(reply, json({{"code", 500}, {"message", "Internal server error occurred."}}));
+  auto [verify_status, verify] = post("/api/verify-otp", verify_body("+14155550144", "123456"));
+  EXPECT_EQ(verify_status, 500) << verify.dump();
+}
+
 // ---- seed 000 ---------------------------------------------------------------------------------
 
 TEST_F(CompatTest, Seed000RequestAndDirectoryRows) {

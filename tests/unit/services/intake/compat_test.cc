@@ -3,9 +3,11 @@
 #include "common/crypto/key_ring.h"
 #include "common/error/check.h"
 #include "common/messages/messages.h"
+#include "services/intake/compat/compat_config.h"
 #include "services/intake/compat/compat_routes.h"
 #include "services/intake/compat/seed000_handler.h"
 #include "services/intake/compat/seed002_handler.h"
+#include "services/intake/webhooks/webhook_config.h"
 #include "tests/support/fake_clock.h"
 #include "tests/support/seeded_rng.h"
 #include "tests/unit/services/intake/intake_fakes.h"
@@ -367,6 +369,45 @@ TEST(MaskEmail, KeepsFirstLastAndDomainAndHidesTheLength) {
   EXPECT_EQ(mask_email("adi.akolkar12@gmail.com"), "a******2@gmail.com");
   EXPECT_EQ(mask_email("ab@x.io"), "a******@x.io");
   EXPECT_EQ(mask_email("a@x.io"), "a******@x.io");
+}
+
+// --- configuration --------------------------------------------------------------------------
+
+config::EnvReader::Lookup env_of(std::map<std::string, std::string> values) {
+  return [values = std::move(values)](const std::string& key) -> std::optional<std::string> {
+    auto it = values.find(key);
+    if (it == values.end()) return std::nullopt;
+    return it->second;
+  };
+}
+
+TEST(CompatConfig, DefaultsAndEveryBadKeyReported) {
+  config::EnvReader defaults(env_of({}));
+  auto config = read_compat_config(defaults);
+  auto hooks = webhooks::read_webhook_config(defaults);
+  EXPECT_TRUE(defaults.finish().has_value());
+  EXPECT_EQ(config.tenant, "compat");
+  EXPECT_FALSE(config.require_auth);
+  EXPECT_EQ(config.delivery_timeout, std::chrono::seconds(10));
+  EXPECT_TRUE(hooks.twilio_auth_token.empty());
+
+  config::EnvReader bad(env_of({{"OTP_COMPAT_TENANT", "a:b"},
+                                {"OTP_COMPAT_DELIVERY_TIMEOUT_MS", "5"},
+                                {"OTP_PUBLIC_BASE_URL", "ftp://x"},
+                                {"OTP_META_APP_SECRET", "s"}}));
+  (void)read_compat_config(bad);
+  (void)webhooks::read_webhook_config(bad);
+  auto done = bad.finish();
+  ASSERT_FALSE(done.has_value());
+  for (const char* key : {"OTP_COMPAT_TENANT", "OTP_COMPAT_DELIVERY_TIMEOUT_MS",
+                          "OTP_PUBLIC_BASE_URL", "OTP_META_VERIFY_TOKEN"}) {
+    EXPECT_NE(done.error().message.find(key), std::string::npos) << key;
+  }
+
+  config::EnvReader trailing(env_of(
+      {{"OTP_PUBLIC_BASE_URL", "https://otp.example.com/"}, {"OTP_TWILIO_AUTH_TOKEN", "t"}}));
+  EXPECT_EQ(webhooks::read_webhook_config(trailing).public_base_url, "https://otp.example.com");
+  EXPECT_TRUE(trailing.finish().has_value());
 }
 
 // --- routes and authentication -------------------------------------------------------------
