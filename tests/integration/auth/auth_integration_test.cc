@@ -154,7 +154,7 @@ class AuthIntegrationTest : public ::testing::Test {
   }
 
   /// Starts otp-intake and waits until the listener answers (/healthz).
-  void start_intake(std::vector<std::pair<std::string, std::string>> overrides = {}) {
+  void start_intake(const std::vector<std::pair<std::string, std::string>>& overrides = {}) {
     port_ = test::free_loopback_port();
     std::vector<std::pair<std::string, std::string>> env = {
         {"OTP_KAFKA_BROKERS", brokers_},
@@ -171,9 +171,9 @@ class AuthIntegrationTest : public ::testing::Test {
         {"OTP_AUTH_REFRESH_MS", "300"},
         {"OTP_LOG_LEVEL", "debug"},
     };
-    for (auto& [key, value] : overrides) {
-      std::erase_if(env, [&](const auto& item) { return item.first == key; });
-      env.emplace_back(key, value);
+    for (const auto& override_item : overrides) {
+      std::erase_if(env, [&](const auto& item) { return item.first == override_item.first; });
+      env.push_back(override_item);
     }
     auto process = test::Subprocess::start({OTP_INTAKE_BIN}, env, log_path_);
     ASSERT_TRUE(process.has_value()) << process.error().message;

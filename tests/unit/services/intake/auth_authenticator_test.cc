@@ -251,7 +251,7 @@ TEST(ApiAuthenticator, WithoutDatabaseOrTokensOnlyTheDevKey) {
 
 // Through the router: 401, 403 and 503 as docs/http-api.md says.
 TEST_F(ApiAuthenticatorTest, RouterAnswers401For_BadCredentials403ForAMissingScope) {
-  ApiRouter router(authenticator_, 16 * 1024);
+  ApiRouter router(authenticator_, std::size_t{16} * 1024);
   router.add(tenant_route("POST", "/probe", Scope::kSend, false),
              [](const RouteRequest& request, const ResponseCallback& respond) {
                HttpResponse response;
