@@ -32,6 +32,12 @@ CREATE INDEX verifications_provider_message_idx
 CREATE INDEX verifications_erased_idx ON verifications (tenant, verification_id)
   WHERE erased_at IS NOT NULL;
 
+-- Receipts stored before their delivery.sent was ingested (another partition, another writer):
+-- found again when that delivery.sent arrives. Such rows are rare, so the index stays tiny.
+CREATE INDEX otp_events_unmatched_receipts_idx
+  ON otp_events ((data ->> 'provider_message_id'))
+  WHERE type = 'delivery.status' AND verification_id = '';
+
 CREATE FUNCTION otp_receipt_rank(receipt text) RETURNS integer
 LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
   SELECT CASE
@@ -82,6 +88,9 @@ CREATE FUNCTION otp_audit_write_batch(batch_rows jsonb, months timestamptz[],
                                       OUT inserted_events bigint, OUT projected_rows bigint)
 LANGUAGE plpgsql AS $fn$
 #variable_conflict use_column
+DECLARE
+  sent_message_ids text[];
+  late_rows bigint;
 BEGIN
   PERFORM otp_ensure_event_partitions(m, m) FROM unnest(months) AS m;
 
@@ -312,7 +321,46 @@ BEGIN
         THEN EXCLUDED.delivery_receipt_at ELSE v.delivery_receipt_at END
     RETURNING 1
   )
-  SELECT (SELECT count(*) FROM inserted), (SELECT count(*) FROM projected)
-  INTO inserted_events, projected_rows;
+  SELECT (SELECT count(*) FROM inserted), (SELECT count(*) FROM projected),
+    (SELECT array_agg(provider_message_id) FROM fresh
+     WHERE type = 'delivery.sent' AND provider_message_id IS NOT NULL)
+  INTO inserted_events, projected_rows, sent_message_ids;
+
+  -- Receipts that arrived before the delivery.sent this batch just stored: give them their
+  -- tenant and verification now, and fold them in (the same rule as above), so the outcome does
+  -- not depend on which arrived first. Each such receipt is matched once (then it has a
+  -- verification id); a replay inserts nothing, so it matches nothing.
+  IF sent_message_ids IS NOT NULL THEN
+    WITH late AS (
+      UPDATE otp_events e
+      SET tenant = v.tenant, verification_id = v.verification_id
+      FROM verifications v
+      WHERE e.type = 'delivery.status' AND e.verification_id = ''
+        AND (e.data ->> 'provider_message_id') = ANY (sent_message_ids)
+        AND v.delivery_provider = e.data ->> 'provider'
+        AND v.delivery_provider_message_id = e.data ->> 'provider_message_id'
+        AND (e.tenant = '' OR e.tenant = v.tenant)
+      RETURNING e.tenant, e.verification_id, e.occurred_at, e.data ->> 'status' AS receipt,
+        e.data ->> 'error_code' AS error_code
+    ),
+    best AS (
+      SELECT DISTINCT ON (tenant, verification_id) *
+      FROM late
+      WHERE receipt IS NOT NULL
+      ORDER BY tenant, verification_id, otp_receipt_rank(receipt) DESC, occurred_at DESC
+    )
+    UPDATE verifications v
+    SET delivery_receipt = b.receipt, delivery_receipt_at = b.occurred_at,
+        delivery_receipt_error_code = b.error_code,
+        last_event_at = GREATEST(v.last_event_at, b.occurred_at), updated_at = now()
+    FROM best b
+    WHERE v.tenant = b.tenant AND v.verification_id = b.verification_id
+      AND (v.delivery_receipt IS NULL
+           OR otp_receipt_rank(b.receipt) > otp_receipt_rank(v.delivery_receipt)
+           OR (otp_receipt_rank(b.receipt) = otp_receipt_rank(v.delivery_receipt)
+               AND b.occurred_at > v.delivery_receipt_at));
+    GET DIAGNOSTICS late_rows = ROW_COUNT;
+    projected_rows := projected_rows + late_rows;
+  END IF;
 END
 $fn$;

@@ -438,6 +438,34 @@ TEST_F(PgEventStoreTest, ADeliveryReceiptFindsItsVerificationByProviderMessageId
   EXPECT_EQ(count("SELECT count(*) FROM verifications WHERE tenant = 'other-tenant'"), 1U);
 }
 
+TEST_F(PgEventStoreTest, AReceiptReadBeforeItsSendIsMatchedWhenTheSendArrives) {
+  auto vid = new_vid();
+  auto receipt = make_event(
+      "late-receipt", "delivery.status", "", 5'000,
+      {{"provider", "twilio"}, {"provider_message_id", "SM123"}, {"status", "delivered"}}, "");
+  write({receipt});
+  EXPECT_EQ(count("SELECT count(*) FROM verifications"), 0U);
+  std::vector<messages::Event> rest = {
+      make_event("late-created", "verification.created", vid, 0, created_data()),
+      make_event("late-sent", "delivery.sent", vid, 900, sent_data())};
+  write(rest);
+  auto rows = query(
+      "SELECT delivery_receipt, (extract(epoch FROM delivery_receipt_at) * 1000)::bigint"
+      " FROM verifications WHERE tenant = 'dev' AND verification_id = $1",
+      {vid});
+  ASSERT_EQ(rows.size(), 1U);
+  EXPECT_EQ(rows[0][0], "delivered");
+  EXPECT_EQ(rows[0][1], std::to_string(kBaseMs + 5'000));
+  EXPECT_EQ(count("SELECT count(*) FROM otp_events WHERE id = 'late-receipt' AND tenant = 'dev'"
+                  " AND verification_id = $1",
+                  {vid}),
+            1U);
+  // The same end state as the other arrival order, and a replay of everything changes nothing.
+  auto before = snapshot();
+  write({receipt, rest[0], rest[1]});
+  EXPECT_EQ(snapshot(), before);
+}
+
 TEST_F(PgEventStoreTest, AnUnmatchedReceiptIsStoredButProjectsNothing) {
   write({make_event(
       "u-receipt", "delivery.status", "", 0,
