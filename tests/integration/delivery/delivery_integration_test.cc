@@ -118,8 +118,14 @@ class DeliveryIntegrationTest : public ::testing::Test {
             {"OTP_LOG_LEVEL", "info"}};
   }
 
-  Subprocess& start_worker(const std::string& channel) {
-    auto process = Subprocess::start({OTP_DELIVERY_BIN, "--channel", channel}, worker_env(channel),
+  Subprocess& start_worker(const std::string& channel,
+                           const std::vector<std::pair<std::string, std::string>>& extra = {}) {
+    auto env = worker_env(channel);
+    for (const auto& [key, value] : extra) {  // overrides: the first of a name wins in getenv
+      std::erase_if(env, [&](const auto& entry) { return entry.first == key; });
+      env.emplace_back(key, value);
+    }
+    auto process = Subprocess::start({OTP_DELIVERY_BIN, "--channel", channel}, env,
                                      dir_ + "otp-delivery-" + channel + ".log");
     EXPECT_TRUE(process.has_value()) << process.error().message;
     workers_.push_back(std::make_unique<Subprocess>(std::move(*process)));
@@ -295,6 +301,38 @@ TEST_F(DeliveryIntegrationTest, RetryAfterIsHonouredAndTheReplyArrives) {
   EXPECT_EQ(replies_[0].outcome, messages::Outcome::kDelivered);
   EXPECT_EQ(replies_[0].provider, "twilio");
   EXPECT_EQ(replies_[0].verification_id, j.verification_id);
+}
+
+TEST_F(DeliveryIntegrationTest, APermanentRefusalFailsOverToTheNextProvider) {
+  ASSERT_FALSE(control("POST", "/_fake/behaviour", {{"statuses", {400}}}).is_null());
+  start_worker("sms", {{"OTP_SMS_PROVIDER", "twilio,vonage"},
+                       {"OTP_VONAGE_BASE_URL", fake_url_},
+                       {"OTP_VONAGE_API_KEY", "fake-vonage-key"},
+                       {"OTP_VONAGE_API_SECRET", "fake-vonage-secret"},
+                       {"OTP_VONAGE_FROM", "Acme"}});
+  auto j = job(6);
+  publish({j});
+
+  collect([&] { return all_terminal({j}); }, 60s);
+
+  auto ends = terminal(j.job_id);
+  ASSERT_EQ(ends.size(), 1U);
+  EXPECT_EQ(ends.begin()->second, "delivery.sent");
+  std::vector<std::string> attempted_by;
+  std::string sent_by;
+  for (const auto& event : events_[j.job_id]) {
+    if (event.type == "delivery.attempted")
+      attempted_by.push_back(event.data.value("provider", ""));
+    if (event.type == "delivery.sent") sent_by = event.data.value("provider", "");
+  }
+  EXPECT_EQ(attempted_by, std::vector<std::string>{"twilio"});
+  EXPECT_EQ(sent_by, "vonage");
+  auto all = control("GET", "/_fake/requests");
+  ASSERT_EQ(all.size(), 2U) << all.dump();
+  EXPECT_EQ(all[0]["provider"], "twilio");
+  EXPECT_EQ(all[0]["status"], 400);
+  EXPECT_EQ(all[1]["provider"], "vonage");
+  EXPECT_EQ(all[1]["status"], 200);
 }
 
 TEST_F(DeliveryIntegrationTest, APermanent400FallsBackToTheNextChannel) {
