@@ -63,7 +63,7 @@ Result<void> PgTemplateStore::refresh_now() {
 
 Result<void> PgTemplateStore::start() {
   auto first = refresh_now();
-  thread_ = std::thread([this] { run(); });
+  if (!thread_.joinable()) thread_ = std::thread([this] { run(); });  // started once
   return first;
 }
 

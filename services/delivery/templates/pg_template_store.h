@@ -25,8 +25,8 @@ class PgTemplateStore final : public TemplateStore {
   PgTemplateStore(const PgTemplateStore&) = delete;
   PgTemplateStore& operator=(const PgTemplateStore&) = delete;
 
-  /// Loads once now (start-up, tests), then starts the refresh thread. The first load's error
-  /// is returned (the thread keeps trying).
+  /// Loads once now (start-up, tests), then starts the refresh thread (once; a second call only
+  /// loads). The first load's error is returned (the thread keeps trying).
   Result<void> start();
   /// Loads once now, on the caller's thread.
   Result<void> refresh_now();
