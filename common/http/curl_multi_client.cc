@@ -84,6 +84,9 @@ struct CurlMultiClient::Impl {
       return;
     }
     curl_easy_setopt(easy, CURLOPT_PRIVATE, transfer.get());
+    // Provider replies are a few KiB: a small receive buffer keeps a thousand handles cheap
+    // (libcurl's default is 16 KiB each).
+    curl_easy_setopt(easy, CURLOPT_BUFFERSIZE, 4096L);
     transfer->started = std::chrono::steady_clock::now();
     if (curl_multi_add_handle(multi, easy) != CURLM_OK) {
       detail::release_easy(easy);

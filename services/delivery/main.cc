@@ -17,8 +17,8 @@
 #include "services/delivery/providers/outbox_provider.h"
 #include "services/delivery/providers/resend_email_provider.h"
 #include "services/delivery/providers/smtp_email_provider.h"
-#include "services/delivery/providers/vonage_sms_provider.h"
 #include "services/delivery/providers/twilio_sms_provider.h"
+#include "services/delivery/providers/vonage_sms_provider.h"
 #include "services/delivery/templates/pg_template_store.h"
 #include "services/delivery/templates/renderer.h"
 #include "services/delivery/templates/template_store.h"
@@ -153,8 +153,13 @@ int run(const delivery::DeliveryConfig& config) {
   auto topics = messages::Topics::with_prefix(config.topic_prefix);
   std::string channel(messages::to_string(config.channel));
   auto producer = kafka::KafkaProducer::create(config.kafka);
-  auto jobs = kafka::Consumer::create(config.kafka, config.consumer_group);
-  auto retries = kafka::Consumer::create(config.kafka, config.consumer_group + "-retry");
+  // The engine holds at most OTP_DELIVERY_MAX_PENDING jobs; librdkafka's own prefetch (64 MiB per
+  // consumer by default) would otherwise dominate the RSS. OTP_KAFKA_PROPERTIES still wins.
+  auto consumer_settings = config.kafka;
+  consumer_settings.properties.insert(consumer_settings.properties.begin(),
+                                      {"queued.max.messages.kbytes", "4096"});
+  auto jobs = kafka::Consumer::create(consumer_settings, config.consumer_group);
+  auto retries = kafka::Consumer::create(consumer_settings, config.consumer_group + "-retry");
   if (!producer || !jobs || !retries) {
     spdlog::error("delivery.kafka_setup_failed reason=\"{}\"", !producer ? producer.error().message
                                                                : !jobs   ? jobs.error().message
@@ -180,11 +185,12 @@ int run(const delivery::DeliveryConfig& config) {
   std::unique_ptr<delivery::PgTemplateStore> tenant_templates;  // ---- providers: templates ----
   if (!config.templates_pg_url.empty()) {
     tenant_templates = std::make_unique<delivery::PgTemplateStore>(config.templates_pg_url,
-                                                                    config.template_refresh);
+                                                                   config.template_refresh);
     if (auto loaded = tenant_templates->start(); !loaded) {
-      spdlog::warn("delivery.templates_unavailable reason=\"{}\" note=\"built-ins until a refresh "
-                   "succeeds\"",
-                   loaded.error().message);
+      spdlog::warn(
+          "delivery.templates_unavailable reason=\"{}\" note=\"built-ins until a refresh "
+          "succeeds\"",
+          loaded.error().message);
     }
   }
   const delivery::TemplateStore& templates =
