@@ -1,0 +1,63 @@
+#!/usr/bin/env bash
+# The HTTP intake benchmark (docs/performance.md, "HTTP intake"): starts otp-intake (and, for the
+# sync mode, otp-generator) from a release build against a running infrastructure stack, drives
+# POST /otp/send with wrk and bench/http/send.lua, then stops what it started.
+#
+#   OTP_STACK_DIR=... OTP_PORT_BASE=... scripts/stack up --infra-only --no-build
+#   OTP_STACK_DIR=... OTP_PORT_BASE=... bench/http/run.sh BIN_DIR MODE [CONNECTIONS] [DURATION]
+#
+# MODE: `async` (no generator: every send is published and answered 202 after
+# OTP_REPLY_TIMEOUT_MS=50) or `sync` (the generator answers; 200 with the reply). Defaults:
+# 256 connections, 20s. wrk's -t is the number of cores.
+set -euo pipefail
+
+bin_dir=${1:?"usage: run.sh BIN_DIR MODE [CONNECTIONS] [DURATION]"}
+mode=${2:?"usage: run.sh BIN_DIR MODE [CONNECTIONS] [DURATION]"}
+connections=${3:-256}
+duration=${4:-20s}
+base=${OTP_PORT_BASE:?OTP_PORT_BASE: set it to the stack port base}
+command -v wrk >/dev/null || { echo "wrk not installed (scripts/install-deps)" >&2; exit 2; }
+
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+work=$(mktemp -d)
+pids=()
+cleanup() {
+  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+  for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+http_port=$((base + 81))
+export OTP_KAFKA_BROKERS=127.0.0.1:$((base + 92)) OTP_REDIS_HOST=127.0.0.1 \
+  OTP_REDIS_PORT=$((base + 79)) OTP_TOPIC_PREFIX=bench-http-$$. OTP_LOG_LEVEL=warn \
+  OTP_SEAL_KEYS="k1:$(openssl rand -base64 32)" OTP_HMAC_KEYS="k1:$(openssl rand -base64 32)" \
+  OTP_DEV_TENANT=dev OTP_DEV_API_KEY=bench OTP_DEV_API_SECRET="$(openssl rand -hex 16)" \
+  OTP_HTTP_HOST=127.0.0.1 OTP_HTTP_PORT=$http_port OTP_HTTP_THREADS=${OTP_HTTP_THREADS:-2} \
+  OTP_TENANT_SETTINGS=env OTP_SEND_RATE_PER_SECOND=10000000 OTP_SEND_BURST=1000000000 \
+  OTP_SENDS_PER_DESTINATION=1000000
+unset OTP_PG_URL
+"$bin_dir/otpctl" topics ensure >/dev/null
+
+if [[ $mode == sync ]]; then
+  export OTP_REPLY_TIMEOUT_MS=3000
+  "$bin_dir/otp-generator" >"$work/generator.log" 2>&1 &
+  pids+=($!)
+else
+  export OTP_REPLY_TIMEOUT_MS=50
+fi
+"$bin_dir/otp-intake" >"$work/intake.log" 2>&1 &
+pids+=($!)
+
+for _ in $(seq 1 300); do
+  curl -fs "http://127.0.0.1:$http_port/readyz" >/dev/null && break
+  sleep 0.1
+done
+curl -fs "http://127.0.0.1:$http_port/readyz" >/dev/null || {
+  echo "otp-intake not ready" >&2; tail -20 "$work/intake.log" >&2; exit 1; }
+
+# Warm-up (connections, topic metadata, the generator's partitions), then the measured run.
+wrk -t"$(nproc)" -c"$connections" -d5s -s "$here/send.lua" "http://127.0.0.1:$http_port" >/dev/null
+echo "mode=$mode connections=$connections duration=$duration load=$(cut -d' ' -f1-3 /proc/loadavg)"
+wrk -t"$(nproc)" -c"$connections" -d"$duration" --latency -s "$here/send.lua" \
+  "http://127.0.0.1:$http_port"
