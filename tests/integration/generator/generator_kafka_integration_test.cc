@@ -65,13 +65,15 @@ class GeneratorKafkaTest : public ::testing::Test {
     tenant_ = unique_name("tenant");
   }
 
-  void publish(const std::string& topic, std::string value, const std::string& correlation_id) {
+  void publish(const std::string& topic, std::string value, const std::string& correlation_id,
+               std::vector<kafka::Header> extra_headers = {}) {
     kafka::OutboundRecord record{
         .topic = topic,
         .key = tenant_,
         .value = std::move(value),
         .headers = {{"correlation_id", correlation_id}, {"reply_partition", "2"}},
         .partition = std::nullopt};
+    for (auto& header : extra_headers) record.headers.push_back(std::move(header));
     auto sent = kafka::publish_and_wait(*producer_, std::span(&record, 1), 30s);
     ASSERT_TRUE(sent.has_value()) << sent.error().message;
   }
@@ -144,7 +146,8 @@ TEST_F(GeneratorKafkaTest, SendThenVerifyRoundTripThroughKafka) {
   });
   auto output = reader();
 
-  publish(topics_.send_requests, messages::encode(send_request()), "corr-send");
+  publish(topics_.send_requests, messages::encode(send_request()), "corr-send",
+          {{"delivery_correlation_id", "dcorr-send"}});
   auto sent = collect(*output, [](const Collected& c) {
     return !c.replies.empty() && !c.jobs.empty() && !c.events.empty();
   });
@@ -159,6 +162,11 @@ TEST_F(GeneratorKafkaTest, SendThenVerifyRoundTripThroughKafka) {
   const auto vid = reply.verification_id;
   EXPECT_TRUE(is_verification_id(vid));
   EXPECT_EQ(sent.jobs[0].key, vid);
+  // Seed 000's delivery reply: the headers travel on the job to the delivery worker.
+  EXPECT_EQ(sent.jobs[0].header("delivery_correlation_id"), "dcorr-send");
+  EXPECT_EQ(sent.jobs[0].header("reply_partition"), "2");
+  EXPECT_EQ(reply.rate_limit_limit, 5);
+  EXPECT_EQ(reply.rate_limit_remaining, 4);
   EXPECT_EQ(messages::decode_event(sent.events[0].value).value().type, "verification.created");
 
   // otp-delivery's view: the job's sealed code opens with the shared seal key.
@@ -182,6 +190,23 @@ TEST_F(GeneratorKafkaTest, SendThenVerifyRoundTripThroughKafka) {
   EXPECT_EQ(answer.correlation_id, "corr-verify");
   EXPECT_EQ(answer.outcome, Outcome::kApproved);
   EXPECT_EQ(answer.attempts_remaining, 4);
+
+  // The HTTP API's status request: the verification id alone, no recipient.
+  messages::SendRequested status;
+  status.request_id = unique_name("status");
+  status.tenant = tenant_;
+  status.verification_id = vid;
+  status.action = messages::SendAction::kStatus;
+  status.requested_at = std::chrono::system_clock::now();
+  publish(topics_.send_requests, messages::encode(status), "corr-status");
+  auto looked = collect(*output, [](const Collected& c) { return c.replies.size() >= 3; });
+  ASSERT_EQ(looked.replies.size(), 3U);
+  auto state = messages::decode_reply(looked.replies[2].value).value();
+  EXPECT_EQ(state.kind, messages::RequestKind::kStatus);
+  EXPECT_EQ(state.outcome, Outcome::kOk);
+  EXPECT_EQ(state.status, messages::Status::kApproved);
+  EXPECT_EQ(state.attempts_remaining, 4);
+  EXPECT_EQ(state.channel, messages::Channel::kSms);
 
   stop = true;
   generator.join();
