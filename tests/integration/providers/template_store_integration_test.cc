@@ -6,11 +6,14 @@
 #include "services/delivery/templates/renderer.h"
 #include "services/otpctl/template_commands.h"
 #include "tests/support/stack_env.h"
+#include "tests/support/subprocess.h"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <filesystem>
+#include <fstream>
 #include <random>
 
 namespace otp::delivery {
@@ -112,6 +115,54 @@ TEST_F(TemplateStoreIntegrationTest, AnUnreachableDatabaseLeavesTheBuiltIns) {
   ASSERT_TRUE(rendered.has_value());
   EXPECT_FALSE(rendered->tenant_template);
   EXPECT_EQ(rendered->locale, "pt");
+}
+
+// The otpctl binary itself: argument parsing, --body-file, the printed segment count, exit codes.
+struct Run {
+  std::vector<std::string> lines;
+  int status = -1;
+};
+
+Run otpctl(const std::string& url, std::vector<std::string> args) {
+  args.insert(args.begin(), OTP_OTPCTL_BIN);
+  auto process = test::Subprocess::start(std::move(args), {{"OTP_PG_URL", url}}, "");
+  Run run;
+  if (!process) return run;
+  while (auto line = process->read_line(10s)) run.lines.push_back(*line);
+  test::eventually(10s, [&] { return !process->running(); });
+  run.status = process->exit_status().value_or(-1);
+  return run;
+}
+
+TEST_F(TemplateStoreIntegrationTest, OtpctlSavesFromAFileShowsSegmentsAndRefusesBadTemplates) {
+  const auto file = std::filesystem::path(::testing::TempDir()) / (tenant_ + "-email.txt");
+  std::ofstream(file) << "Your {{brand}} code is {{code}}.\n\nIt expires in {{minutes}} minutes.\n";
+  auto email =
+      otpctl(url_, {"template", "set", "--tenant", tenant_, "--channel", "email", "--locale", "en",
+                    "--subject", "Your {{brand}} code", "--body-file", file.string()});
+  EXPECT_EQ(email.status, 0);
+  auto sms = otpctl(url_, {"template", "set", "--tenant", tenant_, "--channel", "sms", "--locale",
+                           "fr", "--body", "{{code}} est votre code {{brand}}."});
+  EXPECT_EQ(sms.status, 0);
+  ASSERT_EQ(sms.lines.size(), 1U);
+  EXPECT_THAT(sms.lines[0], HasSubstr("(1 segment, gsm7,"));
+  auto bad = otpctl(url_, {"template", "set", "--tenant", tenant_, "--channel", "sms", "--locale",
+                           "fr", "--body", "pas de code"});
+  EXPECT_EQ(bad.status, 2);
+  auto usage = otpctl(url_, {"template", "set", "--tenant", tenant_, "--unknown", "x"});
+  EXPECT_EQ(usage.status, 2);
+
+  const auto stored = otpctl::list_templates(*db_, tenant_, "");
+  ASSERT_EQ(stored->size(), 2U);
+  EXPECT_EQ(stored->at(0).channel, "email");
+  EXPECT_EQ(stored->at(0).body,
+            "Your {{brand}} code is {{code}}.\n\nIt expires in {{minutes}} minutes.");
+  EXPECT_EQ(stored->at(1).body,
+            "{{code}} est votre code {{brand}}.");  // the refused one did not replace it
+  auto listed = otpctl(url_, {"template", "list", "--tenant", tenant_});
+  EXPECT_EQ(listed.status, 0);
+  ASSERT_FALSE(listed.lines.empty());
+  EXPECT_EQ(listed.lines.back(), "templates: 2");
 }
 
 }  // namespace
