@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <array>
 #include <cstdint>
+#include <utility>
+#include <vector>
 
 namespace otp::delivery {
 namespace {
@@ -49,32 +51,44 @@ char32_t next_code_point(std::string_view text, std::size_t& i) {
 }  // namespace
 
 SmsEncoding sms_encoding(std::string_view text) {
-  int septets = 0;
-  int utf16 = 0;
+  // Per character: its cost in septets (GSM-7) and in UTF-16 units (UCS-2).
+  std::vector<std::pair<int, int>> costs;
   bool gsm7 = true;
   for (std::size_t i = 0; i < text.size();) {
     const char32_t cp = next_code_point(text, i);
-    utf16 += cp > 0xFFFF ? 2 : 1;
-    if (!gsm7) continue;
-    if (std::find(kBasic.begin(), kBasic.end(), cp) != kBasic.end()) {
-      septets += 1;
-    } else if (std::find(kExtension.begin(), kExtension.end(), cp) != kExtension.end()) {
-      septets += 2;
-    } else {
-      gsm7 = false;
+    int septets = 0;
+    if (gsm7) {
+      if (std::find(kBasic.begin(), kBasic.end(), cp) != kBasic.end()) {
+        septets = 1;
+      } else if (std::find(kExtension.begin(), kExtension.end(), cp) != kExtension.end()) {
+        septets = 2;
+      } else {
+        gsm7 = false;
+      }
     }
+    costs.emplace_back(septets, cp > 0xFFFF ? 2 : 1);
   }
   SmsEncoding result;
   result.gsm7 = gsm7;
-  result.units = gsm7 ? septets : utf16;
+  for (const auto& [septets, units] : costs) result.units += gsm7 ? septets : units;
   const int single = gsm7 ? 160 : 70;
   const int part = gsm7 ? 153 : 67;
-  if (result.units == 0) {
-    result.segments = 0;
-  } else if (result.units <= single) {
+  if (result.units == 0) return result;
+  if (result.units <= single) {
     result.segments = 1;
-  } else {
-    result.segments = (result.units + part - 1) / part;
+    return result;
+  }
+  // Concatenated: an escape sequence (GSM-7) or a surrogate pair (UCS-2) is never split across
+  // parts, so a part may end one unit short.
+  int used = 0;
+  result.segments = 1;
+  for (const auto& [septets, units] : costs) {
+    const int cost = gsm7 ? septets : units;
+    if (used + cost > part) {
+      ++result.segments;
+      used = 0;
+    }
+    used += cost;
   }
   return result;
 }

@@ -9,7 +9,8 @@ namespace otp::delivery {
 /// every character is in the GSM 03.38 default alphabet or its extension table (the extension
 /// characters `^ { } \ [ ~ ] | €` and form feed cost two septets), else UCS-2 (UTF-16 code
 /// units; a character outside the BMP costs two). One part holds 160 septets / 70 units; a
-/// concatenated message's parts hold 153 / 67 (the rest is the UDH).
+/// concatenated message's parts hold 153 / 67 (the rest is the UDH); an escape sequence or a
+/// surrogate pair is never split across parts, so such a part carries one unit less.
 struct SmsEncoding {
   bool gsm7 = true;
   int units = 0;     ///< septets (GSM-7) or UTF-16 code units (UCS-2)

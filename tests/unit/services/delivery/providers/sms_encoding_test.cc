@@ -30,6 +30,19 @@ TEST(SmsEncoding, ExtensionCharactersCountTwice) {
   EXPECT_EQ(sms_encoding("[]{}|~^\\").units, 16);
 }
 
+TEST(SmsEncoding, AnEscapeSequenceOrSurrogatePairIsNotSplitAcrossParts) {
+  // 152 septets then '€' (2 septets): it would straddle the first 153-septet part, so it opens
+  // the second; 306 septets then need 3 parts instead of 2.
+  const auto gsm = sms_encoding(std::string(152, 'a') + "€" + std::string(152, 'a'));
+  EXPECT_EQ(gsm.units, 306);
+  EXPECT_EQ(gsm.segments, 3);
+  EXPECT_EQ(sms_encoding(std::string(151, 'a') + "€" + std::string(152, 'a')).segments, 2);
+  const auto ucs = sms_encoding(std::string(66, 'a') + "😀" + std::string(66, 'a'));
+  EXPECT_EQ(ucs.units, 134);
+  EXPECT_EQ(ucs.segments, 3);
+  EXPECT_EQ(sms_encoding(std::string(65, 'a') + "😀" + std::string(66, 'a')).segments, 2);
+}
+
 TEST(SmsEncoding, Ucs2LimitsAndSurrogatePairs) {
   const auto one = sms_encoding(std::string(69, 'a') + "ç");  // ç (lower case) is not GSM-7
   EXPECT_FALSE(one.gsm7);
