@@ -5,6 +5,12 @@
 
 namespace otp::audit {
 
+/// The placeholders the intake's provider webhooks put on `delivery.status` events, whose tenant
+/// and verification they cannot know (services/intake/webhooks/status_event.h). The store treats
+/// such a receipt as unresolved and matches it to its verification by provider message id.
+inline constexpr char kWebhookReceiptTenant[] = "_provider";
+inline constexpr char kWebhookReceiptVerificationId[] = "otp_00000000000000000000000000000000";
+
 /// `EventStore` on PostgreSQL (schemas/sql/0001, 0002, 0010_audit_ingest): per batch, one
 /// transaction with one statement, `otp_audit_write_batch(rows, months)`, which creates the
 /// monthly partitions of `otp_events` the batch needs, claims the event ids in `otp_event_ids`

@@ -4,6 +4,7 @@
 #include "common/pg/pg_connection.h"
 #include "common/random/rng.h"
 #include "services/audit/pg_event_store.h"
+#include "services/intake/webhooks/status_event.h"
 #include "tests/integration/audit/test_database.h"
 #include "tests/integration/audit/test_events.h"
 
@@ -464,6 +465,30 @@ TEST_F(PgEventStoreTest, AReceiptReadBeforeItsSendIsMatchedWhenTheSendArrives) {
   auto before = snapshot();
   write({receipt, rest[0], rest[1]});
   EXPECT_EQ(snapshot(), before);
+}
+
+TEST_F(PgEventStoreTest, AWebhookReceiptWithTheIntakePlaceholdersFindsItsVerification) {
+  // Exactly what otp-intake publishes for a provider status callback.
+  ASSERT_STREQ(kWebhookReceiptTenant, intake::webhooks::kProviderTenant);
+  ASSERT_STREQ(kWebhookReceiptVerificationId, intake::webhooks::kUnknownVerificationId);
+  auto vid = new_vid();
+  write({make_event("w-created", "verification.created", vid, 0, created_data()),
+         make_event("w-sent", "delivery.sent", vid, 900, sent_data())});
+  write({make_event(
+      "w-receipt", "delivery.status", kWebhookReceiptVerificationId, 5'000,
+      {{"provider", "twilio"}, {"provider_message_id", "SM123"}, {"status", "delivered"}},
+      kWebhookReceiptTenant)});
+  auto rows = query(
+      "SELECT delivery_receipt FROM verifications WHERE tenant = 'dev' AND verification_id = $1",
+      {vid});
+  ASSERT_EQ(rows.size(), 1U);
+  EXPECT_EQ(rows[0][0], "delivered");
+  EXPECT_EQ(count("SELECT count(*) FROM otp_events WHERE id = 'w-receipt' AND tenant = 'dev'"
+                  " AND verification_id = $1",
+                  {vid}),
+            1U);
+  // No projection row for the placeholder tenant.
+  EXPECT_EQ(count("SELECT count(*) FROM verifications WHERE tenant = '_provider'"), 0U);
 }
 
 TEST_F(PgEventStoreTest, AnUnmatchedReceiptIsStoredButProjectsNothing) {
