@@ -76,7 +76,9 @@ Result<void> prepare_easy(CURL* curl, Exchange& exchange) {
     return true;
   };
   for (const auto& [name, value] : request.headers) {
-    if (!add_header(name + ": " + value)) return fail(Errc::kInternal, "http: out of memory");
+    std::string line = name;
+    line.append(": ").append(value);
+    if (!add_header(line)) return fail(Errc::kInternal, "http: out of memory");
   }
   // Without this libcurl waits for "100 Continue" before larger bodies: a wasted round trip.
   if (!add_header("Expect:")) return fail(Errc::kInternal, "http: out of memory");

@@ -284,7 +284,7 @@ kafka::OutboundRecord DeliveryStage::event(const messages::DeliveryJob& job, std
 }
 
 kafka::OutboundRecord DeliveryStage::retry_record(const Delivery& delivery,
-                                                  messages::DeliveryJob job) const {
+                                                  const messages::DeliveryJob& job) const {
   return kafka::OutboundRecord{.topic = topics_.delivery_retry,
                                .key = job.verification_id,
                                .value = messages::encode(job),

@@ -99,7 +99,8 @@ class DeliveryStage {
                                                     const Error& error) const;
   kafka::OutboundRecord event(const messages::DeliveryJob& job, std::string type,
                               nlohmann::json data, bool per_attempt) const;
-  kafka::OutboundRecord retry_record(const Delivery& delivery, messages::DeliveryJob job) const;
+  kafka::OutboundRecord retry_record(const Delivery& delivery,
+                                     const messages::DeliveryJob& job) const;
   std::optional<kafka::OutboundRecord> reply(const Delivery& delivery, messages::Outcome outcome,
                                              std::string provider, std::string message) const;
   kafka::OutboundRecord dead_letter(const Delivery& delivery, const messages::DeliveryJob& job,

@@ -4,8 +4,8 @@
 
 namespace otp::delivery {
 
-BlockingProviderPool::BlockingProviderPool(std::function<std::unique_ptr<Provider>()> make_provider,
-                                           std::size_t threads) {
+BlockingProviderPool::BlockingProviderPool(
+    const std::function<std::unique_ptr<Provider>()>& make_provider, std::size_t threads) {
   if (threads == 0) throw std::invalid_argument("provider pool: at least one thread");
   for (std::size_t i = 0; i < threads; ++i) providers_.push_back(make_provider());
   name_ = std::string(providers_.front()->name());

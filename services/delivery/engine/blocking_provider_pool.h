@@ -20,7 +20,7 @@ namespace otp::delivery {
 /// `kUnavailable` ("stopping") and joins the threads after their current send.
 class BlockingProviderPool final : public AsyncProvider {
  public:
-  BlockingProviderPool(std::function<std::unique_ptr<Provider>()> make_provider,
+  BlockingProviderPool(const std::function<std::unique_ptr<Provider>()>& make_provider,
                        std::size_t threads);
   ~BlockingProviderPool() override;
   BlockingProviderPool(const BlockingProviderPool&) = delete;
