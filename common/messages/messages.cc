@@ -323,6 +323,7 @@ std::string encode(const Reply& message) {
   if (message.retry_after_seconds) object["retry_after_seconds"] = *message.retry_after_seconds;
   if (!message.message.empty()) object["message"] = message.message;
   if (message.rate_limit_limit) object["rate_limit_limit"] = *message.rate_limit_limit;
+  if (message.failures_remaining) object["failures_remaining"] = *message.failures_remaining;
   if (message.rate_limit_remaining) object["rate_limit_remaining"] = *message.rate_limit_remaining;
   if (message.rate_limit_reset_seconds) {
     object["rate_limit_reset_seconds"] = *message.rate_limit_reset_seconds;
@@ -366,7 +367,8 @@ Result<Reply> decode_reply(std::string_view payload) {
     for (auto [name, target] :
          {std::pair{"rate_limit_limit", &message.rate_limit_limit},
           std::pair{"rate_limit_remaining", &message.rate_limit_remaining},
-          std::pair{"rate_limit_reset_seconds", &message.rate_limit_reset_seconds}}) {
+          std::pair{"rate_limit_reset_seconds", &message.rate_limit_reset_seconds},
+          std::pair{"failures_remaining", &message.failures_remaining}}) {
       if (auto value = fields.optional_integer(name)) {
         if (*value < 0 || *value > 100'000'000) {
           fields.reject(name, "must be 0..100000000");

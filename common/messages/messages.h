@@ -100,6 +100,11 @@ struct Reply {
   std::optional<int> rate_limit_reset_seconds;
   /// Delivery replies: the provider that took the message (kDelivered).
   std::string provider;
+  /// Verify (and pending send) replies: consecutive failed checks the recipient may still make
+  /// before it is locked (the tenant's failure_lock_threshold minus the count after this
+  /// request); 0 while locked or when this request started a lock (then retry_after_seconds is
+  /// the lock's length). Seed 002's "trials left".
+  std::optional<int> failures_remaining;
 };
 
 /// `otp.delivery.<channel>`: deliver one code. Keyed by verification id.

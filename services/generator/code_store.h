@@ -90,6 +90,9 @@ struct IssuedCode {
   std::chrono::milliseconds retry_after{0};
   /// kCreated and kReplayed (as at creation): the send window after this send.
   std::optional<SendWindow> window{};
+  /// kCreated and kReplayed: the subject's consecutive failed checks at creation (nullopt for
+  /// verifications stored before it was kept).
+  std::optional<int> failures_at_issue{};
 };
 
 /// Where a verification lives, as found by `lookup`. `handle` is opaque to callers.
@@ -124,6 +127,10 @@ struct CheckResult {
   bool attempt_counted = false;              ///< this check used one of the attempts
   bool status_changed = false;               ///< this check moved the status out of pending
   std::chrono::milliseconds retry_after{0};  ///< kRecipientLocked: until the lock ends
+  /// The subject's consecutive failed checks after this check (nullopt: answers stored before
+  /// it was reported); 0 after an approval or when this check started a lock.
+  std::optional<int> failures{};
+  std::chrono::milliseconds lock_started{0};  ///< the lock this check started, if any
 };
 
 /// Delivers a pending verification again. Located like `issue` (tenant + recipient hash +

@@ -431,6 +431,10 @@ Result<GeneratorStage::Outputs> GeneratorStage::handle_send(
     answer.rate_limit_remaining = std::max(0, settings.sends_per_destination - stored.window->used);
     answer.rate_limit_reset_seconds = retry_after_seconds(stored.window->reset);
   }
+  if (stored.failures_at_issue) {
+    answer.failures_remaining =
+        std::max(0, settings.failure_lock_threshold - *stored.failures_at_issue);
+  }
   answer.outcome = Outcome::kPending;
   answer.status = Status::kPending;
   answer.attempts_remaining = stored.max_attempts;
@@ -551,7 +555,9 @@ Result<GeneratorStage::Outputs> GeneratorStage::handle_resend(
   }
   outputs.push_back(event("verification.resent", request.tenant, verification_id,
                           request.request_id, stored.sent_at,
-                          {{"job_id", job_id}, {"policy", new_code ? "new" : "same"}}));
+                          {{"job_id", job_id},
+                           {"policy", new_code ? "new" : "same"},
+                           {"expires_at", format_rfc3339(stored.expires_at)}}));
   if (test_code != nullptr) {
     outputs.push_back(event(
         "delivery.skipped", request.tenant, verification_id, request.request_id, stored.sent_at,
@@ -759,7 +765,15 @@ Result<GeneratorStage::Outputs> GeneratorStage::handle_verify(
   const CheckResult& result = *checked;
   if (result.outcome == Outcome::kNotFound)
     return finish(Outcome::kNotFound, "no such verification");
+  if (result.lock_started.count() > 0) {
+    // This failure started a lock: say so now, not only on the next request.
+    answer.failures_remaining = 0;
+    answer.retry_after_seconds = retry_after_seconds(result.lock_started);
+  } else if (result.failures) {
+    answer.failures_remaining = std::max(0, (*found)->failure_lock_threshold - *result.failures);
+  }
   if (result.outcome == Outcome::kRecipientLocked) {
+    answer.failures_remaining = 0;
     answer.status = result.status;
     answer.retry_after_seconds = retry_after_seconds(result.retry_after);
     return finish(Outcome::kRecipientLocked,

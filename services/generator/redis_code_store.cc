@@ -51,8 +51,9 @@ std::optional<SendWindow> window_of(const std::string& used, const std::string& 
 }
 
 Result<IssuedCode> parse_issued(const std::vector<std::string>& f, IssueOutcome outcome) {
-  constexpr std::size_t kFields = 12;
+  constexpr std::size_t kFields = 13;
   if (f.size() != kFields) return malformed("issue");
+  auto failures = to_int(f[12]);
   auto channel = messages::parse_channel(f[4]);
   auto status = messages::parse_status(f[9]);
   auto created = to_int(f[2]);
@@ -72,16 +73,26 @@ Result<IssuedCode> parse_issued(const std::vector<std::string>& f, IssueOutcome 
                     .expires_at = from_unix_ms(*expires),
                     .status = *status,
                     .retry_after = std::chrono::milliseconds(0),
-                    .window = window_of(f[10], f[11])};
+                    .window = window_of(f[10], f[11]),
+                    .failures_at_issue = failures && *failures >= 0
+                                             ? std::optional<int>(static_cast<int>(*failures))
+                                             : std::nullopt};
 }
 
 std::string format_ms(std::chrono::milliseconds ms) { return std::to_string(ms.count()); }
 
 Result<CheckResult> parse_checked(const std::vector<std::string>& f) {
-  // Answers stored before retry_after existed have 7 fields.
-  if (f.size() != 7 && f.size() != 8) return malformed("check");
+  // Answers stored before retry_after existed have 7 fields, before failures 8.
+  if (f.size() != 7 && f.size() != 8 && f.size() != 10) return malformed("check");
   std::optional<std::int64_t> retry_after = 0;
-  if (f.size() == 8) retry_after = to_int(f[7]);
+  if (f.size() >= 8) retry_after = to_int(f[7]);
+  std::optional<std::int64_t> failures;
+  std::optional<std::int64_t> lock_started = 0;
+  if (f.size() == 10) {
+    failures = to_int(f[8]);
+    lock_started = to_int(f[9]);
+    if (!failures || !lock_started) return malformed("check");
+  }
   auto outcome = messages::parse_outcome(f[0]);
   auto status = messages::parse_status(f[1]);
   auto remaining = to_int(f[2]);
@@ -90,14 +101,17 @@ Result<CheckResult> parse_checked(const std::vector<std::string>& f) {
   if (!outcome || !status || !remaining || !expires || !checked || !retry_after) {
     return malformed("check");
   }
-  return CheckResult{.outcome = *outcome,
-                     .status = *status,
-                     .attempts_remaining = static_cast<int>(*remaining),
-                     .expires_at = from_unix_ms(*expires),
-                     .checked_at = from_unix_ms(*checked),
-                     .attempt_counted = f[5] == "1",
-                     .status_changed = f[6] == "1",
-                     .retry_after = std::chrono::milliseconds(*retry_after)};
+  return CheckResult{
+      .outcome = *outcome,
+      .status = *status,
+      .attempts_remaining = static_cast<int>(*remaining),
+      .expires_at = from_unix_ms(*expires),
+      .checked_at = from_unix_ms(*checked),
+      .attempt_counted = f[5] == "1",
+      .status_changed = f[6] == "1",
+      .retry_after = std::chrono::milliseconds(*retry_after),
+      .failures = failures ? std::optional<int>(static_cast<int>(*failures)) : std::nullopt,
+      .lock_started = std::chrono::milliseconds(*lock_started)};
 }
 
 // The subject (tenant + recipient) part of a verification key: `otp:{<tenant>:<rh>}`.

@@ -7,7 +7,9 @@
 -- ARGV    candidate hmac (64 hex), hmac key id the candidate was computed with, request id,
 --         failure threshold, base lock ms, max lock ms
 -- Returns {outcome, status, attempts_remaining, expires_at_ms, checked_at_ms, counted, changed,
---         retry_after_ms} (all strings), {'not_found'} or {'key_mismatch'}.
+--         retry_after_ms, failures, lock_started_ms} (all strings; failures = the subject's
+--         consecutive failures after this check, lock_started_ms = the length of a lock this
+--         check started, else 0), {'not_found'} or {'key_mismatch'}.
 local vkey, fkey = KEYS[1], KEYS[2]
 local candidate, key_id, rfield = ARGV[1], ARGV[2], 'r:' .. ARGV[3]
 local threshold, base_lock, max_lock = tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6])
@@ -25,11 +27,14 @@ if v[6] ~= key_id then return {'key_mismatch'} end
 local status, attempts, max, expires = v[1], tonumber(v[2]), tonumber(v[3]), tonumber(v[4])
 local now = redis_now_ms()
 
+local lock_started = 0
 local function answer(outcome, counted, changed, retry_after)
   local remaining = max - attempts
   if remaining < 0 then remaining = 0 end
+  local failures = tonumber(redis.call('HGET', fkey, 'n') or '0')
   return {outcome, status, string.format('%d', remaining), v[4], string.format('%d', now),
-          counted, changed, string.format('%d', retry_after or 0)}
+          counted, changed, string.format('%d', retry_after or 0), string.format('%d', failures),
+          string.format('%d', lock_started)}
 end
 
 -- One more consecutive failure of the subject; at the threshold, a lock that doubles each time.
@@ -41,6 +46,7 @@ local function record_failure()
     local lock = math.min(base_lock * 2 ^ (locks - 1), max_lock)
     redis.call('HSET', fkey, 'n', '0', 'until_ms', string.format('%d', now + lock))
     keep = keep + lock
+    lock_started = lock
   end
   redis.call('PEXPIRE', fkey, string.format('%d', keep))
 end

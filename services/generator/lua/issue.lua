@@ -8,18 +8,19 @@
 -- ARGV    vid, code hmac, hmac key id, max attempts, ttl ms, retention ms, channel, code length,
 --         sealed key id, sealed data, request id, sends per window, window ms
 -- Returns {'created'|'replayed', vid, created_at_ms, expires_at_ms, channel, code_length,
---          max_attempts, sealed_key_id, sealed_data, status, window_used, window_reset_ms}
---          (the send window as this send left it, kept for replays), {'conflict'}, {'gone'},
+--          max_attempts, sealed_key_id, sealed_data, status, window_used, window_reset_ms,
+--          failures} (the send window as this send left it and the subject's consecutive failed
+--          checks at issue, kept for replays; failures '-1' = not kept), {'conflict'}, {'gone'},
 --          {'rate_limited', retry_after_ms} or {'locked', retry_after_ms}.
 local vkey, rkey, skey, fkey, ckey = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
 
 local function stored(outcome)
   local v = redis.call('HMGET', vkey, 'vid', 'created_at_ms', 'expires_at_ms', 'channel',
                        'code_length', 'max_attempts', 'sealed_key_id', 'sealed_data', 'status',
-                       'window_used', 'window_reset_ms')
+                       'window_used', 'window_reset_ms', 'failures_at_issue')
   if not v[1] then return {'gone'} end
   return {outcome, v[1], v[2], v[3], v[4], v[5], v[6], v[7], v[8], v[9], v[10] or '0',
-          v[11] or '0'}
+          v[11] or '0', v[12] or '-1'}
 end
 
 local prior = redis.call('GET', rkey)
@@ -34,7 +35,8 @@ if redis.call('EXISTS', vkey) == 1 then return {'conflict'} end
 -- Expiry comes from Redis's clock so that every generator instance agrees on it.
 local now = redis_now_ms()
 -- Limits apply to new verifications only: a replay above got its stored answer.
-local until_ms = tonumber(redis.call('HGET', fkey, 'until_ms') or '0')
+local fails = redis.call('HMGET', fkey, 'until_ms', 'n')
+local until_ms = tonumber(fails[1] or '0')
 if until_ms > now then return {'locked', string.format('%d', until_ms - now)} end
 local limit, window = tonumber(ARGV[12]), tonumber(ARGV[13])
 local wait, used, reset = take_send_slot(skey, ARGV[1], limit, window, now)
@@ -47,7 +49,8 @@ redis.call('HSET', vkey,
   'max_attempts', ARGV[4], 'created_at_ms', string.format('%d', now),
   'expires_at_ms', string.format('%d', now + ttl), 'channel', ARGV[7], 'code_length', ARGV[8],
   'sealed_key_id', ARGV[9], 'sealed_data', ARGV[10], 'request_id', ARGV[11],
-  'window_used', string.format('%d', used), 'window_reset_ms', string.format('%d', reset))
+  'window_used', string.format('%d', used), 'window_reset_ms', string.format('%d', reset),
+  'failures_at_issue', fails[2] or '0')
 redis.call('PEXPIRE', vkey, keep)
 redis.call('SET', rkey, vkey, 'PX', keep)
 if ckey then redis.call('SET', ckey, ARGV[1], 'PX', keep) end

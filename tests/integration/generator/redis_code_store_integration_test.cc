@@ -382,6 +382,35 @@ TEST_F(RedisCodeStoreTest, TenantTokenBucketRefillsAtItsRateAndLetsReplaysThroug
   EXPECT_FALSE(take("req-c").has_value());
 }
 
+TEST_F(RedisCodeStoreTest, ChecksReportTheSubjectsFailuresAndTheLockTheyStart) {
+  ASSERT_EQ(store_->issue(issue_request(vid('a'), "req-a"))->failures_at_issue, 0);
+  auto location = store_->lookup(tenant_, vid('a')).value().value();
+  auto wrong = [&](const std::string& request_id) {
+    return store_
+        ->check(CheckRequest{.location = location,
+                             .candidate_hmac = hmac(vid('a'), "000000"),
+                             .request_id = request_id,
+                             .failure_lock_threshold = 2,
+                             .lock_base = 1800s,
+                             .lock_max = 1800s})
+        .value();
+  };
+  auto first = wrong("c-1");
+  EXPECT_EQ(first.failures, 1);
+  EXPECT_EQ(first.lock_started, 0ms);
+  // A new verification for the subject remembers the failures it started with.
+  auto second = store_->issue(issue_request(vid('b'), "req-b"));
+  ASSERT_TRUE(second.has_value()) << second.error().message;
+  EXPECT_EQ(second->failures_at_issue, 1);
+  EXPECT_EQ(store_->issue(issue_request(vid('b'), "req-b"))->failures_at_issue, 1);  // replay
+  auto locking = wrong("c-2");
+  EXPECT_EQ(locking.outcome, Outcome::kInvalidCode);
+  EXPECT_EQ(locking.failures, 0);
+  EXPECT_EQ(locking.lock_started, 1800s);
+  EXPECT_EQ(wrong("c-2").lock_started, 1800s);  // a replay answers the same
+  EXPECT_EQ(wrong("c-3").outcome, Outcome::kRecipientLocked);
+}
+
 TEST_F(RedisCodeStoreTest, IssueTakesTheTokenInTheSameRoundTripAndReleasesTheClaimOnRefusal) {
   auto with_token = [&](const std::string& vid_, const std::string& request_id) {
     auto request = issue_request(vid_, request_id);

@@ -185,6 +185,9 @@ TEST(Messages, ReplyMayNameNoVerification) {
   EXPECT_TRUE(decoded->verification_id.empty());
   EXPECT_FALSE(decode_reply(with(encode(reply), "verification_id", "otp_1")).has_value());
   EXPECT_FALSE(decode_reply(with(encode(reply), "verification_id", nullptr)).has_value());
+  reply.failures_remaining = 2;
+  EXPECT_EQ(decode_reply(encode(reply)).value().failures_remaining, 2);
+  EXPECT_FALSE(decode_reply(with(encode(reply), "failures_remaining", -1)).has_value());
 }
 
 TEST(Messages, ReplyRoundTripsWithOptionalFields) {

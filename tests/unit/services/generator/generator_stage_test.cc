@@ -885,7 +885,10 @@ TEST_F(GeneratorResendTest, PolicyNewReplacesTheCodeAndRestartsTheTtl) {
   EXPECT_NE(new_code, old_code);
   EXPECT_EQ(event_types(*outputs), std::vector<std::string>{"verification.resent"});
   auto event = messages::decode_event(on(*outputs, "otp.events").at(0).value).value();
-  EXPECT_EQ(event.data, (json{{"job_id", std::string(kVid) + ":2"}, {"policy", "new"}}));
+  // The new expiry, so the audit projection can move it.
+  EXPECT_EQ(event.data, (json{{"job_id", std::string(kVid) + ":2"},
+                              {"policy", "new"},
+                              {"expires_at", format_rfc3339(clock_.now() + 600s)}}));
   EXPECT_EQ(event.time, clock_.now());
   for (const auto& output : *outputs) {
     if (output.topic == "otp.delivery.sms") continue;
@@ -1293,6 +1296,34 @@ TEST_F(GeneratorByIdTest, VerifyByRecipientChecksItsLatestVerification) {
   auto other = run(verify_record(request));
   ASSERT_TRUE(other.has_value()) << other.error().message;
   EXPECT_EQ(only_reply(*other).outcome, Outcome::kNotFound);
+}
+
+TEST_F(GeneratorByIdTest, RepliesCountTheRecipientsFailuresLeftAndSayWhenALockStarts) {
+  tenants_.tenants[kTenant].failure_lock_threshold = 3;
+  const auto code = issue_code();
+  EXPECT_EQ(only_reply(run(send_record(send_request())).value()).failures_remaining, 3);
+  auto first = verify("v-1", wrong(code));
+  EXPECT_EQ(first.outcome, Outcome::kInvalidCode);
+  EXPECT_EQ(first.failures_remaining, 2);
+  // A new send does not restore them (seed 002: "a resend does not restore trials").
+  auto second_send = send_request("send-2");
+  second_send.verification_id = "otp_11111111111111111111111111111111";
+  auto second_outputs = run(send_record(second_send));
+  ASSERT_TRUE(second_outputs.has_value());
+  EXPECT_EQ(only_reply(*second_outputs).failures_remaining, 2);
+  EXPECT_EQ(verify("v-2", wrong(code)).failures_remaining, 1);
+  // The failure that reaches the threshold says the lock started, and for how long.
+  auto locking = verify("v-3", wrong(code));
+  EXPECT_EQ(locking.outcome, Outcome::kInvalidCode);
+  EXPECT_EQ(locking.failures_remaining, 0);
+  EXPECT_EQ(locking.retry_after_seconds, 60);
+  auto locked = verify("v-4", code);
+  EXPECT_EQ(locked.outcome, Outcome::kRecipientLocked);
+  EXPECT_EQ(locked.failures_remaining, 0);
+  clock_.advance(61s);
+  auto approved = verify("v-5", code);
+  EXPECT_EQ(approved.outcome, Outcome::kApproved);
+  EXPECT_EQ(approved.failures_remaining, 3);  // a success resets them
 }
 
 }  // namespace

@@ -40,6 +40,7 @@ class InMemoryCodeStore final : public CodeStore {
     std::map<std::string, ResentCode> resent;      ///< resend answers by request id
     std::map<std::string, CancelResult> canceled;  ///< cancel answers by request id
     SendWindow window;                             ///< as the issue left it
+    int failures_at_issue = 0;
   };
 
   /// A tenant + recipient's consecutive failures and lock (otp:{t:rh}:fails).
@@ -98,6 +99,8 @@ class InMemoryCodeStore final : public CodeStore {
 
     const auto now = to_unix_ms(clock_.now());
     const std::string subject = request.tenant + "|" + request.recipient_hash;
+    const auto known_failures = failures_.find(subject);
+    const int failures_at_issue = known_failures == failures_.end() ? 0 : known_failures->second.n;
     const auto release = [&] {
       if (index_.at(index).handle == vkey && !verifications_.contains(vkey)) index_.erase(index);
     };
@@ -138,7 +141,8 @@ class InMemoryCodeStore final : public CodeStore {
                                         .sends = 1,
                                         .resent = {},
                                         .canceled = {},
-                                        .window = issued_window};
+                                        .window = issued_window,
+                                        .failures_at_issue = failures_at_issue};
     requests_[rkey] = vkey;
     current_[subject] = request.verification_id;
     return stored(vkey, IssueOutcome::kCreated);
@@ -164,7 +168,9 @@ class InMemoryCodeStore final : public CodeStore {
     }
     if (v.key_id != request.location.hmac_key_id) return fail(Errc::kInternal, "key mismatch");
     const auto now = to_unix_ms(clock_.now());
+    std::int64_t lock_started = 0;
     auto answer = [&](Outcome outcome, bool counted, bool changed, std::int64_t retry_ms = 0) {
+      auto f = failures_.find(v.subject);
       return CheckResult{.outcome = outcome,
                          .status = v.status,
                          .attempts_remaining = std::max(0, v.max_attempts - v.attempts),
@@ -172,7 +178,9 @@ class InMemoryCodeStore final : public CodeStore {
                          .checked_at = from_unix_ms(now),
                          .attempt_counted = counted,
                          .status_changed = changed,
-                         .retry_after = std::chrono::milliseconds(retry_ms)};
+                         .retry_after = std::chrono::milliseconds(retry_ms),
+                         .failures = f == failures_.end() ? 0 : f->second.n,
+                         .lock_started = std::chrono::milliseconds(lock_started)};
     };
     const auto record_failure = [&] {
       Failures& f = failures_[v.subject];
@@ -183,6 +191,7 @@ class InMemoryCodeStore final : public CodeStore {
                      static_cast<double>(request.lock_max.count()));
         f.n = 0;
         f.until_ms = now + static_cast<std::int64_t>(lock);
+        lock_started = static_cast<std::int64_t>(lock);
       }
     };
     switch (v.status) {
@@ -387,7 +396,8 @@ class InMemoryCodeStore final : public CodeStore {
                       .expires_at = from_unix_ms(v.expires_at_ms),
                       .status = v.status,
                       .retry_after = std::chrono::milliseconds(0),
-                      .window = v.window};
+                      .window = v.window,
+                      .failures_at_issue = v.failures_at_issue};
   }
 
   const Clock& clock_;
