@@ -41,7 +41,8 @@ void PgReadiness::run(const std::stop_token& stop, config::Secret url,
       if (ready) {
         reason_.reset();
       } else {
-        reason_ = "PostgreSQL unreachable: " + answered.error().message;
+        // /readyz is public: the detail (host, port, libpq's words) goes to the log only.
+        reason_ = "PostgreSQL unreachable";
       }
     }
     if (ready != was_ready) {

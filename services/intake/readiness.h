@@ -21,7 +21,8 @@ class PgReadiness {
   PgReadiness(const PgReadiness&) = delete;
   PgReadiness& operator=(const PgReadiness&) = delete;
 
-  /// nullopt while the last probe succeeded; otherwise why not (never the URL).
+  /// nullopt while the last probe succeeded; otherwise a short reason without details (the
+  /// route is public; the log has libpq's message).
   [[nodiscard]] std::optional<std::string> unready_reason() const;
 
  private:

@@ -109,5 +109,24 @@ TEST(IntakeConfig, ReportsEveryProblemAtOnce) {
   EXPECT_EQ(config.error().message.find("tooshort"), std::string::npos) << "no key material";
 }
 
+// --- HTTP API (api): CORS ---
+TEST(IntakeConfig, CorsOriginsAreExactOriginsOnly) {
+  auto env = minimal_env();
+  EXPECT_TRUE(load(env)->cors_origins.empty());
+  env["OTP_CORS_ORIGINS"] = " https://app.example.com ,http://localhost:3000,,http://[::1]:8080";
+  auto config = load(env);
+  ASSERT_TRUE(config.has_value()) << config.error().message;
+  EXPECT_EQ(config->cors_origins,
+            (std::vector<std::string>{"https://app.example.com", "http://localhost:3000",
+                                      "http://[::1]:8080"}));
+  for (const char* bad : {"https://app.example.com/", "app.example.com", "*",
+                          "https://app.example.com/path", "ftp://x.example"}) {
+    env["OTP_CORS_ORIGINS"] = bad;
+    auto refused = load(env);
+    ASSERT_FALSE(refused.has_value()) << bad;
+    EXPECT_NE(refused.error().message.find("OTP_CORS_ORIGINS"), std::string::npos);
+  }
+}
+
 }  // namespace
 }  // namespace otp::intake
