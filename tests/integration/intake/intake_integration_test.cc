@@ -2,6 +2,7 @@
 // spoken to over real HTTP (libcurl, or a raw socket where a misbehaving client is the point).
 // A test thread plays the generator where a reply is needed. Every test has its own topic prefix.
 
+#include "common/crypto/base64.h"
 #include "common/crypto/key_ring.h"
 #include "common/crypto/sealer.h"
 #include "common/error/check.h"
@@ -907,6 +908,11 @@ class OpenApiChecker {
   std::optional<schema::SchemaValidator> validator_;
 };
 
+/// `base64(key:secret)` of the test's dev key, for HTTP Basic.
+std::string basic_credentials() {
+  return crypto::base64_encode(std::string(kApiKey) + ":" + kApiSecret);
+}
+
 TEST_F(IntakeIntegrationTest, EveryRouteAnswersAsTheOpenApiDocumentSays) {
   create_topics();
   FakeGenerator generator(settings_, topics_, answer_actions);
@@ -947,6 +953,35 @@ TEST_F(IntakeIntegrationTest, EveryRouteAnswersAsTheOpenApiDocumentSays) {
       {"get", "/otp/status", "?verification_id=nope", "", json_auth, 400},
       {"get", "/otp/status", "?verification_id=otp_ffffffffffffffffffffffffffffffff", "", json_auth,
        404},
+      // Routes of the other parts of the intake, in a success case each where no other process
+      // is needed.
+      {"post",
+       "/oauth/token",
+       "",
+       "grant_type=client_credentials",
+       {"Authorization: Basic " + basic_credentials(),
+        "Content-Type: application/x-www-form-urlencoded"},
+       200},
+      {"post", "/oauth/token", "", "grant_type=password", {}, 401},
+      {"get",
+       "/webhooks/meta",
+       "?hub.mode=subscribe&hub.verify_token=meta-verify&hub.challenge=1158201444",
+       "",
+       {},
+       200},
+      {"get",
+       "/webhooks/meta",
+       "?hub.mode=subscribe&hub.verify_token=wrong&hub.challenge=1",
+       "",
+       {},
+       403},
+      {"post",
+       "/api/send-otp",
+       "",
+       "{\"phoneNumber\": 12}",
+       {"Content-Type: application/json"},
+       400},
+      {"post", "/send-otp", "", "{}", {"Content-Type: application/json"}, 400},
   };
   for (const auto& call : calls) {
     std::string method = call.method;
