@@ -43,7 +43,7 @@ json sent(const std::string& provider, const std::string& channel, int latency_m
 
 /// Six verifications over two days and two tenants, plus a recipient lock:
 ///  v1 dev sms US +1415: sent by twilio (100 ms, 2 segments), approved
-///  v2 dev sms US +1415: twilio failed, then vonage sent (300 ms), never approved
+///  v2 dev sms US +1415: twilio attempt failed, then vonage sent (300 ms), never approved
 ///  v3 dev whatsapp GB +4477: sent by meta (200 ms), approved
 ///  v4 dev sms GB +4477: twilio sent (500 ms, 1.2 segments -> 2), max attempts reached
 ///  v5 acme sms, no country/prefix/hash, the next day: delivery expired
@@ -62,7 +62,9 @@ std::vector<messages::Event> known_events() {
       make_event("v1-s", "delivery.sent", "v1", 1'000, v1_sent),
       make_event("v1-a", "verification.approved", "v1", 30'000),
       make_event("v2-c", "verification.created", "v2", 0, created("sms", "US", "+1415", "h2")),
-      make_event("v2-f", "delivery.failed", "v2", 1'000,
+      // A failed attempt that a failover saved: delivery.attempted, not the terminal
+      // delivery.failed (services/delivery/README.md).
+      make_event("v2-f", "delivery.attempted", "v2", 1'000,
                  {{"channel", "sms"}, {"provider", "twilio"}, {"error_code", "E"}, {"attempt", 1}}),
       make_event("v2-s", "delivery.sent", "v2", 2'000, sent("vonage", "sms", 300)),
       make_event("v3-c", "verification.created", "v3", 0, created("whatsapp", "GB", "+4477", "h3")),
