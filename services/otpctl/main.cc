@@ -1,5 +1,6 @@
-// otpctl: the operator's command line: topic creation, database migrations, audit retention and
-// erasure by recipient. Tenants, keys and DLQ redrive follow with their issues.
+// otpctl: the operator's command line: topics, database migrations, audit retention and erasure
+// by recipient, tenants, API keys, message templates and sender ids, and the dead-letter topic
+// (list, redrive). See README.md.
 
 #include "common/config/env.h"
 #include "common/kafka/admin.h"
