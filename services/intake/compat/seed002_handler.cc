@@ -40,8 +40,11 @@ HttpResponse lockout(const messages::Reply& reply) {
   return seed002_response(403, "User locked out due to exceeding maximum attempts.", &data);
 }
 
-// TODO(compat): the subject's failures_remaining once replies carry it (G2) #4
-int trials_left(const messages::Reply& reply) { return reply.attempts_remaining.value_or(0); }
+// Seed 002 counts trials per user across sends: the subject's failures left before a lock
+// (attempts_remaining of the verification for replies that do not carry it).
+int trials_left(const messages::Reply& reply) {
+  return reply.failures_remaining.value_or(reply.attempts_remaining.value_or(0));
+}
 
 void log_unanswered(const char* route, const Error& error) {
   spdlog::warn("compat.no_reply route={} reason=\"{}\"", route, error.message);
@@ -89,6 +92,10 @@ HttpResponse seed002_verify_response(const ReplyResult& result) {
   if (!result) {
     log_unanswered("/api/verify-otp", result.error());
     return seed002_internal_error();
+  }
+  // The failed check that used the last trial started a lock: answer the lockout now.
+  if (result->outcome != Outcome::kApproved && result->failures_remaining == 0) {
+    return lockout(*result);
   }
   switch (result->outcome) {
     case Outcome::kApproved: {

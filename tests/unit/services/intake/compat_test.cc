@@ -89,6 +89,24 @@ TEST(Seed002Mapping, VerifyAnswers) {
   EXPECT_EQ(seed002_verify_response(otp::fail(Errc::kTimeout, "x")).status, 500);
 }
 
+TEST(Seed002Mapping, TrialsAreTheSubjectsFailuresLeftAndTheLastOneLocksOut) {
+  auto sent = reply_with(Outcome::kPending, 5);
+  sent.failures_remaining = 3;
+  EXPECT_EQ(body_of(seed002_send_response(sent))["data"], 3);
+  auto wrong = reply_with(Outcome::kInvalidCode, 4);
+  wrong.failures_remaining = 2;
+  EXPECT_EQ(body_of(seed002_verify_response(wrong))["data"], 2);
+  // The failure that started the lock: 403 now, with the lock's length.
+  auto last = reply_with(Outcome::kInvalidCode, 3, 1800);
+  last.failures_remaining = 0;
+  auto locked = seed002_verify_response(last);
+  EXPECT_EQ(locked.status, 403);
+  EXPECT_EQ(body_of(locked)["data"]["lockout_duration"], 30);
+  auto approved = reply_with(Outcome::kApproved, 4);
+  approved.failures_remaining = 5;
+  EXPECT_EQ(seed002_verify_response(approved).status, 200);
+}
+
 class Seed002HandlerTest : public ::testing::Test {
  protected:
   FakeRequestPublisher publisher_;
