@@ -2,6 +2,9 @@
 
 #include "common/random/rng.h"
 
+#include <algorithm>
+#include <cctype>
+
 namespace otp::messages {
 namespace {
 
@@ -182,6 +185,36 @@ Result<RequestKind> parse_request_kind(std::string_view text) {
 constexpr std::size_t kMaxSenderLength = 64;
 constexpr std::size_t kMaxTemplateNameLength = 64;
 constexpr std::size_t kMaxAppHashLength = 16;
+// Per-request overrides and audit data of a send: the intake's bounds (send_handler.cc).
+constexpr std::int64_t kMinCodeLength = 4;
+constexpr std::int64_t kMaxCodeLength = 10;
+constexpr std::int64_t kMinTtlSeconds = 30;
+constexpr std::int64_t kMaxTtlSeconds = 86'400;
+constexpr std::size_t kMaxPurposeLength = 64;
+constexpr std::size_t kMaxMetadataKeys = 16;
+constexpr std::size_t kMaxMetadataKeyLength = 40;
+constexpr std::size_t kMaxMetadataValueLength = 256;
+
+bool is_name_char(char c) {
+  return std::isalnum(static_cast<unsigned char>(c)) != 0 || c == '_' || c == '-' || c == '.';
+}
+
+// A flat object: 1..40-character name keys; strings (<= 256 bytes), numbers or booleans.
+bool is_flat_metadata(const json& value) {
+  const auto* object = value.get_ptr<const json::object_t*>();
+  if (object == nullptr || object->size() > kMaxMetadataKeys) return false;
+  for (const auto& [key, item] : *object) {
+    if (key.empty() || key.size() > kMaxMetadataKeyLength ||
+        !std::all_of(key.begin(), key.end(), is_name_char)) {
+      return false;
+    }
+    const auto* text = item.get_ptr<const std::string*>();
+    const bool scalar = item.is_boolean() || item.is_number() ||
+                        (text != nullptr && text->size() <= kMaxMetadataValueLength);
+    if (!scalar) return false;
+  }
+  return true;
+}
 
 void encode_delivery_options(json& object, const std::string& sender,
                              const std::string& template_name, const std::string& app_hash) {
@@ -226,11 +259,15 @@ std::string encode(const SendRequested& message) {
   // Absent means send: plain sends encode exactly as before the field existed.
   if (message.action != SendAction::kSend) object["action"] = to_string(message.action);
   encode_delivery_options(object, message.sender, message.template_name, message.app_hash);
+  if (message.code_length) object["code_length"] = *message.code_length;
+  if (message.ttl_seconds) object["ttl_seconds"] = *message.ttl_seconds;
+  if (!message.purpose.empty()) object["purpose"] = message.purpose;
+  if (message.metadata.is_object()) object["metadata"] = message.metadata;
   return object.dump();
 }
 
 Result<SendRequested> decode_send_requested(std::string_view payload) {
-  return decode_with<SendRequested>(payload, "send request", [](Fields& fields, json& /*object*/) {
+  return decode_with<SendRequested>(payload, "send request", [](Fields& fields, json& object) {
     SendRequested message;
     message.request_id = fields.id("request_id");
     message.tenant = fields.id("tenant");
@@ -258,6 +295,32 @@ Result<SendRequested> decode_send_requested(std::string_view payload) {
     message.sender = fields.optional_string("from", kMaxSenderLength).value_or("");
     message.template_name = fields.optional_string("template", kMaxTemplateNameLength).value_or("");
     message.app_hash = fields.optional_string("app_hash", kMaxAppHashLength).value_or("");
+    if (auto length = fields.optional_integer("code_length")) {
+      if (*length < kMinCodeLength || *length > kMaxCodeLength) {
+        fields.reject("code_length", "must be 4..10");
+      } else {
+        message.code_length = static_cast<int>(*length);
+      }
+    }
+    if (auto ttl = fields.optional_integer("ttl_seconds")) {
+      if (*ttl < kMinTtlSeconds || *ttl > kMaxTtlSeconds) {
+        fields.reject("ttl_seconds", "must be 30..86400");
+      } else {
+        message.ttl_seconds = static_cast<int>(*ttl);
+      }
+    }
+    message.purpose = fields.optional_string("purpose", kMaxPurposeLength).value_or("");
+    if (!std::all_of(message.purpose.begin(), message.purpose.end(), is_name_char)) {
+      fields.reject("purpose", "must be letters, digits, '_', '-' or '.'");
+    }
+    if (object.contains("metadata") && !object["metadata"].is_null()) {
+      if (!is_flat_metadata(object["metadata"])) {
+        fields.reject("metadata",
+                      "must be an object of at most 16 keys with string, number or boolean values");
+      } else {
+        message.metadata = std::move(object["metadata"]);
+      }
+    }
     return message;
   });
 }

@@ -49,6 +49,15 @@ struct SendRequested {
   std::string sender;
   std::string template_name;  ///< a tenant template name; empty = the built-in default
   std::string app_hash;       ///< Android SMS Retriever app hash (11 characters), optional
+  /// Per-request overrides of the tenant's defaults for this verification only (sends):
+  /// digits 4..10 and lifetime 30..86400 s; nullopt = the tenant's setting.
+  std::optional<int> code_length;
+  std::optional<int> ttl_seconds;
+  /// What the code is for (e.g. signup, login); empty = none. Audit data only.
+  std::string purpose;
+  /// A small flat JSON object (at most 16 keys; string, number or boolean values) or null.
+  /// Stored with the verification.created event; never sent to providers or logged.
+  nlohmann::json metadata;
 };
 
 /// `otp.verify-requests`: check a code. Keyed by verification id (by `<tenant>:<recipient>` when

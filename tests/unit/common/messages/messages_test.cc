@@ -112,6 +112,83 @@ TEST(Messages, SendRequestedRejectsBadInputNamingTheField) {
   }
 }
 
+TEST(Messages, SendRequestedCarriesPerRequestOverridesAndAuditData) {
+  const auto plain = encode(send());
+  for (const char* field : {"code_length", "ttl_seconds", "purpose", "metadata"}) {
+    EXPECT_FALSE(json::parse(plain).contains(field)) << field;  // absent unless set
+  }
+  auto absent = decode_send_requested(plain);
+  ASSERT_TRUE(absent.has_value());
+  EXPECT_FALSE(absent->code_length.has_value());
+  EXPECT_FALSE(absent->ttl_seconds.has_value());
+  EXPECT_TRUE(absent->purpose.empty());
+  EXPECT_TRUE(absent->metadata.is_null());
+
+  auto request = send();
+  request.code_length = 8;
+  request.ttl_seconds = 120;
+  request.purpose = "password_reset";
+  request.metadata = json{{"order", "A-17"}, {"amount", 12.5}, {"first", true}};
+  auto decoded = decode_send_requested(encode(request));
+  ASSERT_TRUE(decoded.has_value()) << decoded.error().message;
+  EXPECT_EQ(decoded->code_length, 8);
+  EXPECT_EQ(decoded->ttl_seconds, 120);
+  EXPECT_EQ(decoded->purpose, "password_reset");
+  EXPECT_EQ(decoded->metadata, request.metadata);
+  // The bounds are inclusive.
+  for (auto [length, ttl] : {std::pair{4, 30}, std::pair{10, 86'400}}) {
+    auto edge = decode_send_requested(with(with(plain, "code_length", length), "ttl_seconds", ttl));
+    ASSERT_TRUE(edge.has_value()) << edge.error().message;
+    EXPECT_EQ(edge->code_length, length);
+    EXPECT_EQ(edge->ttl_seconds, ttl);
+  }
+}
+
+TEST(Messages, SendRequestedRejectsOverridesOutOfBoundsAndMalformedAuditData) {
+  const auto payload = encode(send());
+  json too_many = json::object();
+  for (int i = 0; i < 17; ++i) too_many["k" + std::to_string(i)] = i;
+  struct Case {
+    std::string field;
+    json value;
+  };
+  const std::vector<Case> cases = {
+      {"code_length", 3},
+      {"code_length", 11},
+      {"code_length", "6"},
+      {"code_length", 6.5},
+      {"ttl_seconds", 29},
+      {"ttl_seconds", 86'401},
+      {"ttl_seconds", -1},
+      {"purpose", ""},
+      {"purpose", std::string(65, 'a')},
+      {"purpose", "sign up"},
+      {"purpose", 7},
+      {"metadata", json::array({1})},
+      {"metadata", "text"},
+      {"metadata", json{{"nested", json{{"a", 1}}}}},
+      {"metadata", json{{"list", json::array()}}},
+      {"metadata", json{{"bad key", "x"}}},
+      {"metadata", json{{"long", std::string(257, 'x')}}},
+      {"metadata", too_many},
+  };
+  for (const auto& c : cases) {
+    auto decoded = decode_send_requested(with(payload, c.field, c.value));
+    ASSERT_FALSE(decoded.has_value()) << c.field << "=" << c.value.dump();
+    EXPECT_EQ(decoded.error().code, Errc::kInvalidInput);
+    EXPECT_NE(decoded.error().message.find(c.field), std::string::npos) << decoded.error().message;
+  }
+  // null counts as absent.
+  auto nulls = json::parse(payload);
+  for (const char* field : {"code_length", "ttl_seconds", "purpose", "metadata"}) {
+    nulls[field] = nullptr;
+  }
+  auto decoded = decode_send_requested(nulls.dump());
+  ASSERT_TRUE(decoded.has_value()) << decoded.error().message;
+  EXPECT_FALSE(decoded->code_length.has_value());
+  EXPECT_TRUE(decoded->metadata.is_null());
+}
+
 TEST(Messages, VerifyRequestedCarriesExactlyOneOfSealedOrPlainCode) {
   VerifyRequested sealed{.request_id = "r-2",
                          .tenant = "acme",
