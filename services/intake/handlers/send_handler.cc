@@ -197,6 +197,10 @@ void SendHandler::handle(const Tenant& tenant, const nlohmann::json& body,
   message.sender = request->from.value_or("");
   message.template_name = request->template_name;
   message.app_hash = request->app_hash;
+  message.code_length = request->code_length;
+  message.ttl_seconds = request->ttl_seconds;
+  message.purpose = request->purpose;
+  message.metadata = request->metadata;
   kafka::OutboundRecord record{.topic = topics_.send_requests,
                                .key = tenant.id + ":" + message.recipient,
                                .value = messages::encode(message),

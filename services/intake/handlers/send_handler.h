@@ -25,7 +25,7 @@ struct SendRequest {
   std::string locale;               ///< empty = the tenant's default
   std::string template_name;        ///< `template`; empty = the built-in default
   std::string app_hash;             ///< Android SMS Retriever hash (11 characters) or empty
-  // Validated; not carried to the generator yet (SendRequested has no field for them).
+  // Per-request overrides of the tenant's defaults and audit data; SendRequested carries them.
   std::optional<int> code_length;  ///< 4-10
   std::optional<int> ttl_seconds;  ///< 30-86400
   std::string purpose;

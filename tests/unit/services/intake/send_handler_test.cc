@@ -182,7 +182,7 @@ TEST_F(SendHandlerTest, EmailDomainIsLowerCasedAndLocaleKept) {
   EXPECT_EQ(message->locale, "pt-BR");
 }
 
-TEST_F(SendHandlerTest, DeliveryOptionsTravelAndOtherOptionalFieldsAreAccepted) {
+TEST_F(SendHandlerTest, DeliveryOptionsOverridesAndAuditDataTravel) {
   json body = valid_body();
   body["from"] = "Acme Bank";
   body["template"] = "login-v2";
@@ -200,6 +200,19 @@ TEST_F(SendHandlerTest, DeliveryOptionsTravelAndOtherOptionalFieldsAreAccepted) 
   EXPECT_EQ(message->sender, "Acme Bank");
   EXPECT_EQ(message->template_name, "login-v2");
   EXPECT_EQ(message->app_hash, "FA+9qCX9VSu");
+  EXPECT_EQ(message->code_length, 8);
+  EXPECT_EQ(message->ttl_seconds, 300);
+  EXPECT_EQ(message->purpose, "login");
+  EXPECT_EQ(message->metadata, body["metadata"]);
+}
+
+TEST_F(SendHandlerTest, WithoutOverridesTheRecordLeavesThemToTheTenant) {
+  handler_.handle(kTenant, valid_body(), responses_.callback());
+  ASSERT_EQ(publisher_.published().size(), 1U);
+  const auto raw = json::parse(publisher_.published()[0].record.value);
+  for (const char* field : {"code_length", "ttl_seconds", "purpose", "metadata"}) {
+    EXPECT_FALSE(raw.contains(field)) << field;
+  }
 }
 
 TEST_F(SendHandlerTest, SameIdempotencyKeyGivesTheSameIdsPerTenant) {
