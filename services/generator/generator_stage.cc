@@ -330,7 +330,13 @@ Result<GeneratorStage::Outputs> GeneratorStage::handle_send(
   };
   answer.rate_limit_limit = settings.sends_per_destination;
 
-  std::string code = test_code != nullptr ? *test_code : codes_.generate(settings.code_length);
+  // The request's code_length and ttl_seconds (already bounded by the decoder: 4..10 digits,
+  // 30..86400 s) override the tenant's defaults for this verification only. A test number
+  // keeps its fixed code.
+  const int wanted_length = request.code_length.value_or(settings.code_length);
+  const std::chrono::milliseconds ttl =
+      request.ttl_seconds ? std::chrono::seconds(*request.ttl_seconds) : settings.ttl;
+  std::string code = test_code != nullptr ? *test_code : codes_.generate(wanted_length);
   const int code_length = static_cast<int>(code.size());
   IssueRequest issue{
       .tenant = request.tenant,
@@ -343,7 +349,7 @@ Result<GeneratorStage::Outputs> GeneratorStage::handle_send(
       .channel = request.channel,
       .code_length = code_length,
       .max_attempts = settings.max_attempts,
-      .ttl = settings.ttl,
+      .ttl = ttl,
       .retention = config_.retention,
       .sends_per_window = settings.sends_per_destination,
       .send_window = settings.send_window,
@@ -408,17 +414,19 @@ Result<GeneratorStage::Outputs> GeneratorStage::handle_send(
                                             .partition = std::nullopt});
   }
   const std::string masked = log::mask_recipient(request.recipient);
-  outputs.push_back(
-      event("verification.created", request.tenant, stored.verification_id, request.request_id,
-            stored.created_at,
-            {{"channel", messages::to_string(stored.channel)},
-             {"recipient_masked", masked},
-             {"recipient_hash", recipient_hash},
-             {"country", phone.country ? json(*phone.country) : json(nullptr)},
-             {"number_prefix", phone.number_prefix ? json(*phone.number_prefix) : json(nullptr)},
-             {"code_length", stored.code_length},
-             {"expires_at", format_rfc3339(stored.expires_at)},
-             {"max_attempts", stored.max_attempts}}));
+  json created{{"channel", messages::to_string(stored.channel)},
+               {"recipient_masked", masked},
+               {"recipient_hash", recipient_hash},
+               {"country", phone.country ? json(*phone.country) : json(nullptr)},
+               {"number_prefix", phone.number_prefix ? json(*phone.number_prefix) : json(nullptr)},
+               {"code_length", stored.code_length},
+               {"expires_at", format_rfc3339(stored.expires_at)},
+               {"max_attempts", stored.max_attempts}};
+  // The caller's audit data: kept with the event only (never in the job, never logged).
+  if (!request.purpose.empty()) created["purpose"] = request.purpose;
+  if (request.metadata.is_object()) created["metadata"] = request.metadata;
+  outputs.push_back(event("verification.created", request.tenant, stored.verification_id,
+                          request.request_id, stored.created_at, std::move(created)));
   if (test_code != nullptr) {
     // A replay re-emits the same event (same id): the audit trail keeps one copy.
     outputs.push_back(

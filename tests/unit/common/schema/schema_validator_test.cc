@@ -153,6 +153,26 @@ TEST(SchemaContract, EncodedSendRequestedMatchesItsSchema) {
   EXPECT_TRUE(valid) << valid.error().message;
 }
 
+TEST(SchemaContract, SendOverridesAndAuditDataMatchTheSchemaWithinTheirBounds) {
+  auto request = send_requested();
+  request.code_length = 8;
+  request.ttl_seconds = 120;
+  request.purpose = "password_reset";
+  request.metadata = nlohmann::json{{"order", "A-17"}, {"amount", 12.5}, {"vip", true}};
+  const auto encoded = encode(request);
+  auto valid = repo_schemas().validate("send-request.v1.json", encoded);
+  EXPECT_TRUE(valid) << valid.error().message;
+  for (const auto& [field, value] : std::vector<std::pair<std::string, nlohmann::json>>{
+           {"code_length", 11},
+           {"ttl_seconds", 29},
+           {"purpose", "sign up"},
+           {"metadata", nlohmann::json{{"nested", nlohmann::json{{"a", 1}}}}}}) {
+    auto object = nlohmann::json::parse(encoded);
+    object[field] = value;
+    EXPECT_FALSE(repo_schemas().validate("send-request.v1.json", object.dump())) << field;
+  }
+}
+
 TEST(SchemaContract, ResendAndCancelMatchTheSchemaOnlyWithAVerificationId) {
   for (auto action : {messages::SendAction::kResend, messages::SendAction::kCancel}) {
     auto request = send_requested();

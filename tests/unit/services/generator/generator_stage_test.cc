@@ -622,6 +622,84 @@ TEST_F(GeneratorStageTest, SettingsChangesApplyToTheNextSendOnly) {
   EXPECT_EQ(only_reply(*outputs).code_length, 8);
 }
 
+TEST_F(GeneratorStageTest, RequestCodeLengthAndTtlOverrideTheTenantsForThatVerificationOnly) {
+  auto request = send_request();
+  request.code_length = 8;
+  request.ttl_seconds = 120;
+  auto outputs = run(send_record(request));
+  ASSERT_TRUE(outputs.has_value()) << outputs.error().message;
+  auto job = messages::decode_delivery_job(on(*outputs, "otp.delivery.sms").at(0).value).value();
+  EXPECT_EQ(job.code_length, 8);
+  EXPECT_EQ(job.expires_at, clock_.now() + 120s);
+  EXPECT_EQ(job.deadline, job.expires_at - 10s);
+  const auto code = sealer_.unseal(job.sealed_code, kVid).value();
+  EXPECT_EQ(code.size(), 8U);
+  auto reply = only_reply(*outputs);
+  EXPECT_EQ(reply.code_length, 8);
+  EXPECT_EQ(reply.expires_at, clock_.now() + 120s);
+  auto created = messages::decode_event(on(*outputs, "otp.events").at(0).value).value();
+  EXPECT_EQ(created.data["code_length"], 8);
+  EXPECT_EQ(created.data["expires_at"], format_rfc3339(clock_.now() + 120s));
+  // The 8-digit code verifies; it lives 120 s, not the tenant's 600 s.
+  clock_.advance(121s);
+  auto late = run(verify_record(verify_request("verify-late", code)));
+  ASSERT_TRUE(late.has_value());
+  EXPECT_EQ(only_reply(*late).outcome, Outcome::kExpired);
+
+  // The next send without overrides gets the tenant's defaults again.
+  auto next = send_request("send-2");
+  next.verification_id = "otp_00000000000000000000000000000002";
+  auto plain = run(send_record(next));
+  ASSERT_TRUE(plain.has_value());
+  EXPECT_EQ(only_reply(*plain).code_length, 6);
+  EXPECT_EQ(only_reply(*plain).expires_at, clock_.now() + 600s);
+}
+
+TEST_F(GeneratorStageTest, RequestOverridesMayExceedTheTenantsDefaultsWithinTheGlobalBounds) {
+  tenants_.tenants[kTenant] = strict_settings();  // 8 digits, 120 s
+  auto request = send_request();
+  request.code_length = 4;
+  request.ttl_seconds = 86'400;
+  auto outputs = run(send_record(request));
+  ASSERT_TRUE(outputs.has_value()) << outputs.error().message;
+  auto reply = only_reply(*outputs);
+  EXPECT_EQ(reply.code_length, 4);
+  EXPECT_EQ(reply.expires_at, clock_.now() + 86'400s);
+  EXPECT_EQ(reply.attempts_remaining, 3);  // what is not overridden stays the tenant's
+}
+
+TEST_F(GeneratorStageTest, PurposeAndMetadataGoToTheCreatedEventOnly) {
+  auto request = send_request();
+  request.purpose = "password_reset";
+  request.metadata = json{{"order", "A-17"}, {"amount", 12.5}, {"vip", true}};
+  auto record = send_record(request);
+  auto outputs = run(record);
+  ASSERT_TRUE(outputs.has_value()) << outputs.error().message;
+  auto created = messages::decode_event(on(*outputs, "otp.events").at(0).value).value();
+  EXPECT_EQ(created.type, "verification.created");
+  EXPECT_EQ(created.data["purpose"], "password_reset");
+  EXPECT_EQ(created.data["metadata"], request.metadata);
+  // Never on the way to a provider, nor in the reply.
+  for (const auto* topic : {"otp.delivery.sms", "otp.replies"}) {
+    const std::string value = on(*outputs, topic).at(0).value;
+    EXPECT_EQ(value.find("password_reset"), std::string::npos) << topic;
+    EXPECT_EQ(value.find("A-17"), std::string::npos) << topic;
+  }
+  // A replay re-emits the identical event.
+  auto again = run(record);
+  ASSERT_TRUE(again.has_value());
+  EXPECT_EQ(on(*again, "otp.events").at(0).value, on(*outputs, "otp.events").at(0).value);
+
+  // Without them the event has neither key.
+  auto next = send_request("send-2");
+  next.verification_id = "otp_00000000000000000000000000000002";
+  auto plain = run(send_record(next));
+  ASSERT_TRUE(plain.has_value());
+  auto data = messages::decode_event(on(*plain, "otp.events").at(0).value).value().data;
+  EXPECT_FALSE(data.contains("purpose"));
+  EXPECT_FALSE(data.contains("metadata"));
+}
+
 TEST_F(GeneratorStageTest, UnknownTenantIsRefusedWithoutTouchingTheStore) {
   auto request = send_request();
   request.tenant = "nobody";
