@@ -214,6 +214,71 @@ TEST_F(GeneratorKafkaTest, SendThenVerifyRoundTripThroughKafka) {
   output->close();
 }
 
+TEST_F(GeneratorKafkaTest, RequestCodeLengthAndTtlOverrideTheTenantsThroughKafkaAndRedis) {
+  std::atomic<bool> stop{false};
+  Result<void> run_outcome;
+  std::thread generator([&] {
+    OpenSslRng rng;
+    SystemClock clock;
+    redis::RedisClient client(config_->redis);
+    RedisCodeStore store(client);
+    StaticTenantSettings tenants(config_->env_tenant_settings());  // 6 digits, 600 s
+    GeneratorStage stage(store, tenants, *config_, rng, clock);
+    auto consumer = kafka::Consumer::create(settings_, config_->consumer_group);
+    auto producer = kafka::KafkaProducer::create(settings_);
+    if (!consumer || !producer || !(*consumer)->subscribe({topics_.send_requests})) {
+      run_outcome = fail(Errc::kInternal, "generator setup failed");
+      return;
+    }
+    kafka::StageRunner runner(
+        stage, **producer,
+        kafka::RunnerOptions{.stage_name = "generator", .dlq_topic = topics_.dlq});
+    run_outcome = runner.run(**consumer, stop);
+  });
+  auto output = reader();
+
+  auto request = send_request();
+  request.code_length = 8;
+  request.ttl_seconds = 120;
+  request.purpose = "login";
+  request.metadata = nlohmann::json{{"order", "A-17"}};
+  const auto before = std::chrono::system_clock::now();
+  publish(topics_.send_requests, messages::encode(request), "corr-send");
+  auto sent = collect(*output, [](const Collected& c) {
+    return !c.replies.empty() && !c.jobs.empty() && !c.events.empty();
+  });
+  stop = true;
+  generator.join();
+  EXPECT_TRUE(run_outcome.has_value()) << run_outcome.error().message;
+  output->close();
+  ASSERT_EQ(sent.replies.size(), 1U);
+  ASSERT_EQ(sent.jobs.size(), 1U);
+  ASSERT_EQ(sent.events.size(), 1U);
+
+  auto reply = messages::decode_reply(sent.replies[0].value).value();
+  ASSERT_EQ(reply.outcome, Outcome::kPending) << reply.message;
+  EXPECT_EQ(reply.code_length, 8);
+  // expires_at is Redis TIME + 120 s: between the publish and now, give or take clock skew.
+  ASSERT_TRUE(reply.expires_at.has_value());
+  EXPECT_GE(*reply.expires_at, before + 115s);
+  EXPECT_LE(*reply.expires_at, std::chrono::system_clock::now() + 125s);
+
+  OpenSslRng rng;
+  crypto::Sealer sealer(config_->seal_keys, rng);
+  auto job = messages::decode_delivery_job(sent.jobs[0].value).value();
+  EXPECT_EQ(job.code_length, 8);
+  EXPECT_EQ(job.expires_at, *reply.expires_at);
+  auto code = sealer.unseal(job.sealed_code, reply.verification_id);
+  ASSERT_TRUE(code.has_value()) << code.error().message;
+  EXPECT_EQ(code->size(), 8U);
+
+  auto created = messages::decode_event(sent.events[0].value).value();
+  EXPECT_EQ(created.type, "verification.created");
+  EXPECT_EQ(created.data["code_length"], 8);
+  EXPECT_EQ(created.data["purpose"], "login");
+  EXPECT_EQ(created.data["metadata"], request.metadata);
+}
+
 TEST_F(GeneratorKafkaTest, ProcessAnswersAndExitsCleanlyOnSigterm) {
   std::vector<std::pair<std::string, std::string>> env(env_.begin(), env_.end());
   auto process = test::Subprocess::start({OTP_GENERATOR_BIN}, env,
