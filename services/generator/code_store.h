@@ -148,6 +148,12 @@ struct ResendRequest {
   bool new_code = true;
   std::string code_hmac{};  ///< new_code only; computed with the verification's hmac key
   crypto::Sealed sealed_code{};
+  /// new_code only: the new code's digit count. A verification keeps the length it was issued
+  /// with (a send may override the tenant's), so a code of another length is refused with
+  /// kWrongLength and the caller draws again. 0: not checked.
+  int code_length = 0;
+  /// New code only: the restarted lifetime, unless the verification recorded its own at issue
+  /// (a send may override the tenant's TTL), which wins.
   std::chrono::milliseconds ttl{600'000};
   std::chrono::milliseconds retention{24 * 3600 * 1000};
   std::chrono::milliseconds cooldown{30'000};  ///< since the last send of this verification
@@ -162,6 +168,7 @@ enum class ResendOutcome {
   kNotPending,   ///< settled (or expired): `status` says how; nothing sent
   kCooldown,     ///< the last send is younger than `cooldown`; see `retry_after`
   kRateLimited,  ///< sends per destination used up; see `retry_after`
+  kWrongLength,  ///< new code of the wrong length: draw `code_length` digits; nothing changed
 };
 
 struct ResentCode {

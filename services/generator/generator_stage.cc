@@ -511,13 +511,21 @@ Result<GeneratorStage::Outputs> GeneratorStage::handle_resend(
                        .cooldown = settings.resend_cooldown,
                        .sends_per_window = settings.sends_per_destination,
                        .send_window = settings.send_window};
-  if (new_code) {
-    std::string code = test_code != nullptr ? *test_code : codes_.generate(settings.code_length);
+  // A new code has the verification's length, which a send may have set apart from the tenant's:
+  // the store refuses another length (kWrongLength, nothing changed) and we draw again.
+  const auto draw = [&](int length) {
+    std::string code = test_code != nullptr ? *test_code : codes_.generate(length);
+    resend.code_length = test_code != nullptr ? 0 : length;  // a test number's fixed code stays
     resend.code_hmac = crypto::code_hmac(*key, request.tenant, verification_id, code);
     resend.sealed_code = sealer_.seal(code, verification_id);
     cleanse(code);
-  }
+  };
+  if (new_code) draw(settings.code_length);
   auto resent = store_.resend(resend);
+  if (resent && resent->outcome == ResendOutcome::kWrongLength && new_code) {
+    draw(resent->code_length);
+    resent = store_.resend(resend);
+  }
   if (!resent) return tl::unexpected(resent.error());
   switch (resent->outcome) {
     case ResendOutcome::kNotFound:
@@ -528,6 +536,9 @@ Result<GeneratorStage::Outputs> GeneratorStage::handle_resend(
                     "the verification is no longer pending");
     case ResendOutcome::kCooldown:
       return limited("resend_cooldown", resent->retry_after);
+    case ResendOutcome::kWrongLength:
+      return fail(Errc::kInternal,
+                  "verification " + verification_id + " refused a new code of its own length");
     case ResendOutcome::kRateLimited:
       answer.rate_limit_remaining = 0;
       answer.rate_limit_reset_seconds = retry_after_seconds(resent->retry_after);

@@ -349,7 +349,8 @@ Result<ResentCode> RedisCodeStore::resend(const ResendRequest& request) {
                               format_ms(request.retention),
                               format_ms(request.cooldown),
                               std::to_string(request.sends_per_window),
-                              format_ms(request.send_window)};
+                              format_ms(request.send_window),
+                              std::to_string(request.new_code ? request.code_length : 0)};
   auto reply = client_.run_script(resend_script_, keys, args);
   if (!reply) return tl::unexpected(reply.error());
   auto fields = strings_of(*reply);
@@ -361,6 +362,12 @@ Result<ResentCode> RedisCodeStore::resend(const ResendRequest& request) {
     auto status = messages::parse_status(f[1]);
     if (!status) return malformed("resend");
     return ResentCode{.outcome = ResendOutcome::kNotPending, .status = *status};
+  }
+  if (tag == "wrong_length" && f.size() == 2) {
+    auto length = to_int(f[1]);
+    if (!length) return malformed("resend");
+    return ResentCode{.outcome = ResendOutcome::kWrongLength,
+                      .code_length = static_cast<int>(*length)};
   }
   if ((tag == "cooldown" || tag == "rate_limited") && f.size() == 2) {
     auto retry_after = to_int(f[1]);
@@ -397,7 +404,10 @@ Result<ResentCode> RedisCodeStore::resend(const ResendRequest& request) {
   // A new code restarted the verification's TTL: the index (another slot, so not in the
   // script) must live as long. Best effort: a lapsed index answers not_found, never approves.
   if (result.outcome == ResendOutcome::kResent && request.new_code) {
-    (void)refresh_index(request.tenant, request.verification_id, request.ttl + request.retention);
+    // The lifetime the script gave the new code (the verification's own TTL).
+    const auto ttl =
+        std::chrono::duration_cast<std::chrono::milliseconds>(result.expires_at - result.sent_at);
+    (void)refresh_index(request.tenant, request.verification_id, ttl + request.retention);
   }
   return result;
 }

@@ -50,7 +50,7 @@ redis.call('HSET', vkey,
   'expires_at_ms', string.format('%d', now + ttl), 'channel', ARGV[7], 'code_length', ARGV[8],
   'sealed_key_id', ARGV[9], 'sealed_data', ARGV[10], 'request_id', ARGV[11],
   'window_used', string.format('%d', used), 'window_reset_ms', string.format('%d', reset),
-  'failures_at_issue', fails[2] or '0')
+  'failures_at_issue', fails[2] or '0', 'ttl_ms', string.format('%d', ttl))
 redis.call('PEXPIRE', vkey, keep)
 redis.call('SET', rkey, vkey, 'PX', keep)
 if ckey then redis.call('SET', ckey, ARGV[1], 'PX', keep) end

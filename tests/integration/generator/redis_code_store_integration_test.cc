@@ -497,6 +497,26 @@ TEST_F(RedisResendTest, PolicyNewRevokesTheOldCodeAndTheNewOneApproves) {
   EXPECT_EQ(check(vid('a'), "135790", "c-2")->outcome, Outcome::kApproved);
 }
 
+TEST_F(RedisResendTest, PolicyNewKeepsTheVerificationsOwnLengthAndTtl) {
+  // Issued with 6 digits and a 120 s TTL (a send's override); the tenant's resend says 600 s.
+  auto issued = store_->issue(issue_request(vid('l'), "req-1", 120s));
+  ASSERT_TRUE(issued.has_value());
+  auto wrong = resend_request(vid('l'), "rs-1", true, "12345678");
+  wrong.code_length = 8;
+  auto refused = store_->resend(wrong);
+  ASSERT_TRUE(refused.has_value()) << refused.error().message;
+  EXPECT_EQ(refused->outcome, ResendOutcome::kWrongLength);
+  EXPECT_EQ(refused->code_length, 6);
+  EXPECT_EQ(field(vid('l'), "sends"), "<none>");  // nothing changed: still the first send
+  auto right = resend_request(vid('l'), "rs-2", true, "135790");
+  right.code_length = 6;
+  auto resent = store_->resend(right);
+  ASSERT_TRUE(resent.has_value()) << resent.error().message;
+  ASSERT_EQ(resent->outcome, ResendOutcome::kResent);
+  EXPECT_EQ(resent->expires_at - resent->sent_at, 120s);
+  EXPECT_EQ(check(vid('l'), "135790", "c-1")->outcome, Outcome::kApproved);
+}
+
 TEST_F(RedisResendTest, PolicySameResendsTheStoredSealedCode) {
   auto issued = store_->issue(issue_request(vid('b'), "req-1"));
   ASSERT_TRUE(issued.has_value());

@@ -982,6 +982,28 @@ TEST_F(GeneratorResendTest, PolicyNewReplacesTheCodeAndRestartsTheTtl) {
   EXPECT_EQ(verify("v-new", new_code).outcome, Outcome::kApproved);
 }
 
+TEST_F(GeneratorResendTest, PolicyNewKeepsTheLengthAndTtlTheSendAskedFor) {
+  // The tenant says 6 digits and 600 s; this verification was issued with 8 digits and 120 s.
+  auto request = send_request();
+  request.code_length = 8;
+  request.ttl_seconds = 120;
+  auto issued = run(send_record(request));
+  ASSERT_TRUE(issued.has_value()) << issued.error().message;
+  ASSERT_EQ(code_of(only_job(*issued)).size(), 8U);
+  clock_.advance(30s);
+  auto outputs = resend("resend-1");
+  ASSERT_TRUE(outputs.has_value()) << outputs.error().message;
+  const auto job = only_job(*outputs);
+  const auto new_code = code_of(job);
+  EXPECT_EQ(new_code.size(), 8U);
+  EXPECT_EQ(job.code_length, 8);
+  EXPECT_EQ(job.expires_at, clock_.now() + 120s);
+  const auto reply = only_reply(*outputs);
+  EXPECT_EQ(reply.code_length, 8);
+  EXPECT_EQ(reply.expires_at, clock_.now() + 120s);
+  EXPECT_EQ(verify("v-new", new_code).outcome, Outcome::kApproved);
+}
+
 TEST_F(GeneratorResendTest, PolicySameResendsTheStoredCodeWithItsExpiry) {
   tenants_.tenants[kTenant].resend_policy = ResendPolicy::kSame;
   const auto code = issue_code();

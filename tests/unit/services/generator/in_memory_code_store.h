@@ -41,6 +41,7 @@ class InMemoryCodeStore final : public CodeStore {
     std::map<std::string, CancelResult> canceled;  ///< cancel answers by request id
     SendWindow window;                             ///< as the issue left it
     int failures_at_issue = 0;
+    std::int64_t ttl_ms = 0;  ///< the lifetime given at issue
   };
 
   /// A tenant + recipient's consecutive failures and lock (otp:{t:rh}:fails).
@@ -142,7 +143,8 @@ class InMemoryCodeStore final : public CodeStore {
                                         .resent = {},
                                         .canceled = {},
                                         .window = issued_window,
-                                        .failures_at_issue = failures_at_issue};
+                                        .failures_at_issue = failures_at_issue,
+                                        .ttl_ms = request.ttl.count()};
     requests_[rkey] = vkey;
     current_[subject] = request.verification_id;
     return stored(vkey, IssueOutcome::kCreated);
@@ -254,6 +256,9 @@ class InMemoryCodeStore final : public CodeStore {
     if (v.status != Status::kPending) {
       return ResentCode{.outcome = ResendOutcome::kNotPending, .status = v.status};
     }
+    if (request.new_code && request.code_length != 0 && request.code_length != v.code_length) {
+      return ResentCode{.outcome = ResendOutcome::kWrongLength, .code_length = v.code_length};
+    }
     const std::int64_t last = v.sent_at_ms != 0 ? v.sent_at_ms : v.created_at_ms;
     if (now < last + request.cooldown.count()) {
       return ResentCode{
@@ -277,7 +282,7 @@ class InMemoryCodeStore final : public CodeStore {
     if (request.new_code) {
       v.hmac = request.code_hmac;
       v.sealed_code = request.sealed_code;
-      v.expires_at_ms = now + request.ttl.count();
+      v.expires_at_ms = now + (v.ttl_ms != 0 ? v.ttl_ms : request.ttl.count());
     }
     ResentCode result{.outcome = ResendOutcome::kResent,
                       .channel = v.channel,
