@@ -124,20 +124,21 @@ Options parse_options(int argc, char** argv) {
   return options;
 }
 
-/// US numbers in area code 415 with exchanges 201-999 (skipping N11), lines 0000-9999: plenty of
-/// distinct destinations, so the per-destination send limit never applies.
+/// US numbers in area code 415 with exchanges 201-999 (skipping N11), lines 0000-9999: about
+/// 7.9 million distinct destinations (the index wraps around), so the per-destination send limit
+/// never applies within a run.
 std::string recipient_for(std::uint64_t index) {
-  std::uint64_t exchange_slot = index / 10'000;
-  std::uint64_t line = index % 10'000;
-  std::uint64_t exchange = 201;
-  for (std::uint64_t skipped = 0; skipped <= exchange_slot; ++exchange) {
-    if (exchange % 100 == 11) continue;
-    if (skipped == exchange_slot) break;
-    ++skipped;
-  }
+  static const std::vector<unsigned> exchanges = [] {
+    std::vector<unsigned> out;
+    for (unsigned exchange = 201; exchange <= 999; ++exchange) {
+      if (exchange % 100 != 11) out.push_back(exchange);
+    }
+    return out;
+  }();
+  index %= exchanges.size() * 10'000ULL;
   char text[32];
-  std::snprintf(text, sizeof text, "+1415%03llu%04llu", static_cast<unsigned long long>(exchange),
-                static_cast<unsigned long long>(line));
+  std::snprintf(text, sizeof text, "+1415%03u%04llu", exchanges[index / 10'000],
+                static_cast<unsigned long long>(index % 10'000));
   return text;
 }
 
@@ -173,6 +174,7 @@ struct Stats {
   std::map<int, std::uint64_t> send_status;
   std::map<int, std::uint64_t> verify_status;
   std::map<std::string, std::uint64_t> verify_outcome;
+  std::map<std::string, std::string> sample_errors;  ///< first body per refused send status
   std::uint64_t transport_errors = 0;
   std::uint64_t provider_messages = 0;
   std::uint64_t provider_unmatched = 0;
@@ -331,6 +333,10 @@ class LoadGenerator {
       }
       ++stats_.send_status[response->status];
       stats_.send_latency.add(now - flow.due);
+      if (response->status >= 400 && stats_.sample_errors.size() < 8) {
+        stats_.sample_errors.emplace(std::to_string(response->status),
+                                     response->body.substr(0, 300));
+      }
       if (response->status == 200 || response->status == 202) {
         auto parsed = json::parse(response->body, nullptr, false);
         if (parsed.is_object() && parsed.contains("verification_id") &&
