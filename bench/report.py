@@ -62,10 +62,13 @@ def main():
         report["e2e"].append({"step": int(step), "meta": meta, "loadgen": loadgen,
                               "lag_at_end": load(os.path.join(work, f"e2e-{step}-lag-end.json"), {}),
                               "processes": sorted(processes, key=lambda p: p["process"])})
-    audit_txt = os.path.join(work, "audit.txt")
-    if os.path.exists(audit_txt):
-        with open(audit_txt) as f:
-            report["audit_bench_output"] = f.read()
+    # Stage benchmarks print their own summaries: kept verbatim.
+    report["stages"] = {}
+    for name in ("generator", "delivery", "http-async", "http-sync", "audit"):
+        path = os.path.join(work, name + ".txt")
+        if os.path.exists(path):
+            with open(path, errors="replace") as f:
+                report["stages"][name] = f.read()
 
     with open(out + ".json", "w") as f:
         json.dump(report, f, indent=2)
@@ -107,8 +110,12 @@ def main():
         for name, v in sorted(report["micro"].items()):
             lines.append(f"| {name} | {v['real_time']:.0f} {v['unit']} |")
         lines.append("")
-    if "audit_bench_output" in report:
-        lines += ["## Audit ingest", "", "```", report["audit_bench_output"].rstrip(), "```", ""]
+    titles = {"generator": "Generator (otp_generator_bench)",
+              "delivery": "Delivery (otp_delivery_throughput_bench, 100 ms provider)",
+              "http-async": "HTTP intake, async (wrk)", "http-sync": "HTTP intake, sync (wrk)",
+              "audit": "Audit ingest (otp_audit_bench)"}
+    for name, output in report["stages"].items():
+        lines += [f"## {titles[name]}", "", "```", output.rstrip()[-6000:], "```", ""]
     with open(out + ".md", "w") as f:
         f.write("\n".join(lines))
 
