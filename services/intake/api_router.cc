@@ -20,11 +20,14 @@
 namespace otp::intake {
 namespace {
 
-ApiError unauthorized(std::string message) {
-  return ApiError{.status = 401,
-                  .code = "unauthorized",
-                  .message = std::move(message),
-                  .retry_after = std::nullopt};
+/// 401 with the challenges RFC 9110 (11.6.1) requires: every scheme the API accepts.
+HttpResponse unauthorized(std::string message) {
+  HttpResponse response = error_response(ApiError{.status = 401,
+                                                  .code = "unauthorized",
+                                                  .message = std::move(message),
+                                                  .retry_after = std::nullopt});
+  response.headers.emplace_back("WWW-Authenticate", R"(Basic realm="otp", Bearer realm="otp")");
+  return response;
 }
 
 std::string_view scope_name(Scope scope) {
@@ -142,9 +145,9 @@ void ApiRouter::dispatch(const Route& route, const HttpRequest& request,
         spdlog::warn("intake.auth_unavailable reason=\"{}\"", error.message);
         respond(error_response(unavailable("authentication is temporarily unavailable; retry")));
       } else if (error.code == Errc::kNotFound) {
-        respond(error_response(unauthorized(error.message)));
+        respond(unauthorized(error.message));
       } else {
-        respond(error_response(unauthorized("invalid API key or secret")));
+        respond(unauthorized("invalid API key or secret"));
       }
       return;
     }

@@ -97,6 +97,9 @@ TEST_F(ApiRouterTest, MissingCredentialsAre401) {
     const auto response = call(request);
     EXPECT_EQ(response.status, 401) << missing;
     EXPECT_EQ(error_code(response), "unauthorized");
+    // RFC 9110: a 401 names the schemes that would be accepted.
+    EXPECT_EQ(response.header("WWW-Authenticate").value_or(""),
+              R"(Basic realm="otp", Bearer realm="otp")");
   }
   auto empty = post("/otp/send", send_body());
   empty.headers = {{"X-API-Key", "key-1"}, {"X-API-Secret", ""}};
