@@ -7,23 +7,22 @@
 #include "common/kafka/producer.h"
 #include "common/log/log.h"
 #include "common/messages/topics.h"
+#include "common/pg/pg_connection.h"
 #include "common/process/signals.h"
 #include "common/random/rng.h"
 #include "common/time/clock.h"
 #include "services/intake/api_router.h"
-#include "common/pg/pg_connection.h"
 #include "services/intake/auth/api_key_cache.h"
 #include "services/intake/auth/jwt.h"
 #include "services/intake/auth/oauth_token_handler.h"
 #include "services/intake/auth/pg_api_key_loader.h"
 #include "services/intake/authenticator.h"
-#include "services/intake/cors.h"
 #include "services/intake/compat/compat_routes.h"
 #include "services/intake/compat/delivery_waits.h"
 #include "services/intake/compat/pg_directory.h"
 #include "services/intake/compat/seed000_handler.h"
 #include "services/intake/compat/seed002_handler.h"
-#include "services/intake/webhooks/webhook_handler.h"
+#include "services/intake/cors.h"
 #include "services/intake/handlers/cancel_handler.h"
 #include "services/intake/handlers/resend_handler.h"
 #include "services/intake/handlers/send_handler.h"
@@ -38,6 +37,7 @@
 #include "services/intake/pending_replies.h"
 #include "services/intake/readiness.h"
 #include "services/intake/reply_router.h"
+#include "services/intake/webhooks/webhook_handler.h"
 
 #include <spdlog/spdlog.h>
 
@@ -103,14 +103,14 @@ int run(const IntakeConfig& config, const std::atomic<bool>& stop) {
   std::optional<auth::ApiKeyCache> key_cache;
   std::jthread key_refresher;  // declared after what it uses: stopped and joined first
   if (!config.pg_url.empty()) {
-    auth_db.emplace(config.pg_url, pg::PgOptions{.application_name = "otp-intake",
-                                                 .statement_timeout = 5s});
+    auth_db.emplace(config.pg_url,
+                    pg::PgOptions{.application_name = "otp-intake", .statement_timeout = 5s});
     key_loader.emplace(*auth_db);
     key_cache.emplace(*key_loader);
-    key_refresher = std::jthread([&key_cache, interval = config.auth_refresh](
-                                     const std::stop_token& token) {
-      key_cache->run(token, interval);
-    });
+    key_refresher =
+        std::jthread([&key_cache, interval = config.auth_refresh](const std::stop_token& token) {
+          key_cache->run(token, interval);
+        });
   }
   std::optional<crypto::KeyRing> jwt_keys;
   std::optional<auth::AccessTokenCodec> access_tokens;
@@ -118,11 +118,10 @@ int run(const IntakeConfig& config, const std::atomic<bool>& stop) {
     jwt_keys.emplace(*crypto::KeyRing::parse(config.jwt_keys.reveal()));  // from_env checked it
     access_tokens.emplace(*jwt_keys);
   }
-  const ApiAuthenticator authenticator(
-      {.dev_key = &dev_key,
-       .keys = key_cache ? &*key_cache : nullptr,
-       .tokens = access_tokens ? &*access_tokens : nullptr},
-      clock);
+  const ApiAuthenticator authenticator({.dev_key = &dev_key,
+                                        .keys = key_cache ? &*key_cache : nullptr,
+                                        .tokens = access_tokens ? &*access_tokens : nullptr},
+                                       clock);
   SendHandler send(publisher, rng, clock, topics);
   VerifyHandler verify(publisher, sealer, rng, clock, topics, config.reply_timeout);
   ApiRouter api(authenticator, config.max_body_bytes);
@@ -149,8 +148,7 @@ int run(const IntakeConfig& config, const std::atomic<bool>& stop) {
   if (config.pg_url.empty()) {
     directory = std::make_unique<compat::NoDirectory>();
   } else {
-    directory =
-        std::make_unique<compat::PgDirectory>(config.pg_url, config.compat.directory_cache);
+    directory = std::make_unique<compat::PgDirectory>(config.pg_url, config.compat.directory_cache);
   }
   compat::Seed002Handler seed002(publisher, sealer, rng, clock, topics, config.compat.tenant,
                                  config.reply_timeout);

@@ -10,8 +10,8 @@
 #include "services/otpctl/dlq_commands.h"
 #include "services/otpctl/key_commands.h"
 #include "services/otpctl/pg_maintenance.h"
-#include "services/otpctl/tenant_commands.h"
 #include "services/otpctl/template_commands.h"
+#include "services/otpctl/tenant_commands.h"
 
 #include <algorithm>
 #include <charconv>
