@@ -4,12 +4,18 @@
 // runs a few and prints their median.
 //
 //   OTP_TEST_PG_URL=postgresql://otp@127.0.0.1:<base+32>/otp otp_audit_bench [batches] [runs]
-//       [batch size]
+//       [batch size] [--writers N]
 //
 // Each run writes `batches` (default 50) batches of `batch size` (default 1,000, otp-audit's
-// OTP_AUDIT_BATCH_SIZE default) new events into a throw-away database
-// (created with schemas/sql applied, dropped at the end). The events are a realistic lifecycle
-// mix: per verification, created, delivery.sent, one failed check and approved.
+// OTP_AUDIT_BATCH_SIZE default) new events per writer into a throw-away database (created with
+// schemas/sql applied, dropped at the end). The events are a realistic lifecycle mix: per
+// verification, created, delivery.sent, one failed check and approved.
+//
+// `--writers N` (default 1) runs N writers at once, each a thread with its own connection and
+// PgEventStore and its own verifications, like N otp-audit processes each owning some
+// partitions of the events topic (records are keyed by verification id, so partitions never
+// share a verification). The rate is every writer's events over the time from the common start
+// until the last writer finished.
 
 #include "common/pg/pg_connection.h"
 #include "common/random/rng.h"
@@ -19,10 +25,14 @@
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
+#include <memory>
 #include <string>
+#include <thread>
 #include <vector>
 
 namespace {
@@ -76,12 +86,27 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "%s\n", otp::test::kMissingPgUrl);
     return 2;
   }
-  std::size_t batches = argc > 1 ? std::strtoull(argv[1], nullptr, 10) : 50;
-  std::size_t runs = argc > 2 ? std::strtoull(argv[2], nullptr, 10) : 5;
-  batch_size = argc > 3 ? std::strtoull(argv[3], nullptr, 10) : 1000;
-  if (batches == 0 || runs == 0 || batch_size < 4 || batch_size % 4 != 0) {
-    std::fputs("usage: otp_audit_bench [batches > 0] [runs > 0] [batch size, a multiple of 4]\n",
-               stderr);
+  std::vector<const char*> positional;
+  std::size_t writers = 1;
+  for (int i = 1; i < argc; ++i) {
+    if (std::strcmp(argv[i], "--writers") == 0 && i + 1 < argc) {
+      writers = std::strtoull(argv[++i], nullptr, 10);
+    } else {
+      positional.push_back(argv[i]);
+    }
+  }
+  auto arg = [&](std::size_t index, std::size_t fallback) {
+    return positional.size() > index ? std::strtoull(positional[index], nullptr, 10) : fallback;
+  };
+  std::size_t batches = arg(0, 50);
+  std::size_t runs = arg(1, 5);
+  batch_size = arg(2, 1000);
+  if (batches == 0 || runs == 0 || batch_size < 4 || batch_size % 4 != 0 || writers == 0 ||
+      writers > 64 || positional.size() > 3) {
+    std::fputs(
+        "usage: otp_audit_bench [batches > 0] [runs > 0] [batch size, a multiple of 4]"
+        " [--writers 1..64]\n",
+        stderr);
     return 2;
   }
   auto database = otp::test::TestDatabase::create(server, OTP_SCHEMA_SQL_DIR);
@@ -89,37 +114,68 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "cannot create a database: %s\n", database.error().message.c_str());
     return 1;
   }
-  otp::pg::PgConnection connection(otp::config::Secret((*database)->url()),
-                                   {.application_name = "otp-audit-bench"});
-  otp::audit::PgEventStore store(connection);
+  std::vector<std::unique_ptr<otp::pg::PgConnection>> connections;
+  std::vector<std::unique_ptr<otp::audit::PgEventStore>> stores;
+  for (std::size_t w = 0; w < writers; ++w) {
+    connections.push_back(std::make_unique<otp::pg::PgConnection>(
+        otp::config::Secret((*database)->url()),
+        otp::pg::PgOptions{.application_name = "otp-audit-bench"}));
+    if (auto connected = connections.back()->connect(); !connected) {
+      std::fprintf(stderr, "cannot connect: %s\n", connected.error().message.c_str());
+      return 1;
+    }
+    stores.push_back(std::make_unique<otp::audit::PgEventStore>(*connections.back()));
+  }
 
   // Inside the current month, so the partitions exist as in steady state.
   auto start = std::chrono::system_clock::now() - std::chrono::hours(1);
   std::size_t next_verification = 0;
   std::vector<double> rates;
   for (std::size_t run = 0; run < runs; ++run) {
-    std::vector<std::vector<otp::messages::Event>> prepared;
-    for (std::size_t b = 0; b < batches; ++b) {
-      prepared.push_back(make_batch(next_verification, start));
-      next_verification += batch_size / 4;
-    }
-    auto began = std::chrono::steady_clock::now();
-    for (const auto& batch : prepared) {
-      auto written = store.write(batch);
-      if (!written || written->inserted != batch.size()) {
-        std::fprintf(stderr, "write failed: %s\n",
-                     written ? "not every event was new" : written.error().message.c_str());
-        return 1;
+    // Every writer's batches are made before the clock starts; each writer has its own
+    // verifications, as the partitions of the events topic do.
+    std::vector<std::vector<std::vector<otp::messages::Event>>> prepared(writers);
+    for (auto& batches_of_writer : prepared) {
+      for (std::size_t b = 0; b < batches; ++b) {
+        batches_of_writer.push_back(make_batch(next_verification, start));
+        next_verification += batch_size / 4;
       }
     }
+    std::atomic<bool> failed{false};
+    std::atomic<std::size_t> ready{0};
+    std::atomic<bool> go{false};
+    std::vector<std::thread> threads;
+    for (std::size_t w = 0; w < writers; ++w) {
+      threads.emplace_back([&, w] {
+        ready.fetch_add(1);
+        while (!go.load()) std::this_thread::yield();
+        for (const auto& batch : prepared[w]) {
+          auto written = stores[w]->write(batch);
+          if (!written || written->inserted != batch.size()) {
+            std::fprintf(stderr, "writer %zu: write failed: %s\n", w + 1,
+                         written ? "not every event was new" : written.error().message.c_str());
+            failed.store(true);
+            return;
+          }
+        }
+      });
+    }
+    while (ready.load() < writers) std::this_thread::yield();
+    auto began = std::chrono::steady_clock::now();
+    go.store(true);
+    for (auto& thread : threads) thread.join();
     std::chrono::duration<double> elapsed = std::chrono::steady_clock::now() - began;
-    double rate = static_cast<double>(batches * batch_size) / elapsed.count();
+    if (failed.load()) return 1;
+    auto events = writers * batches * batch_size;
+    double rate = static_cast<double>(events) / elapsed.count();
     rates.push_back(rate);
-    std::printf("run %zu: %zu events in %.3f s = %.0f events/s\n", run + 1, batches * batch_size,
-                elapsed.count(), rate);
+    std::printf("run %zu: %zu events in %.3f s = %.0f events/s\n", run + 1, events, elapsed.count(),
+                rate);
   }
   std::sort(rates.begin(), rates.end());
-  std::printf("median: %.0f events/s over %zu runs (batches of %zu, projection maintained)\n",
-              rates[rates.size() / 2], runs, batch_size);
+  std::printf(
+      "median: %.0f events/s over %zu runs (batches of %zu, %zu writer%s, projection "
+      "maintained)\n",
+      rates[rates.size() / 2], runs, batch_size, writers, writers == 1 ? "" : "s");
   return 0;
 }
