@@ -4,6 +4,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <span>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -41,6 +42,8 @@ class KeyRing {
   /// The key with this id, or nullptr.
   [[nodiscard]] const Key* find(std::string_view id) const;
   [[nodiscard]] std::size_t size() const noexcept { return keys_.size(); }
+  /// Every key, the active one first.
+  [[nodiscard]] std::span<const Key> keys() const noexcept { return keys_; }
 
  private:
   explicit KeyRing(std::vector<Key> keys) : keys_(std::move(keys)) {}

@@ -19,6 +19,16 @@ concept PipelineStage = requires(S& stage, const Record& record, const typename 
   { stage.handle(input) } -> std::same_as<Result<std::vector<OutboundRecord>>>;
 };
 
+/// A PipelineStage that can also handle several records at once (e.g. to share round trips to a
+/// store between them): `handle_batch` returns one result per input, in order, each the same as
+/// `handle` of that input after the inputs before it. The StageRunner uses it when
+/// `RunnerOptions::max_batch` > 1.
+template <class S>
+concept BatchingPipelineStage = PipelineStage<S> &&
+    requires(S& stage, std::span<const typename S::Input> inputs) {
+  { stage.handle_batch(inputs) } -> std::same_as<std::vector<Result<std::vector<OutboundRecord>>>>;
+};
+
 /// A sink stage: decodes records and writes them in batches (e.g. one database transaction per
 /// batch). Offsets are stored only after `write` succeeded, so `write` must be idempotent.
 template <class S>

@@ -6,6 +6,7 @@
 #include "common/schema/schema_validator.h"
 #include "common/schema/topic_schemas.h"
 
+#include <span>
 #include <utility>
 #include <vector>
 
@@ -45,6 +46,11 @@ class ValidatingStage {
 
   Result<std::vector<kafka::OutboundRecord>> handle(const Input& input) {
     return stage_.handle(input);
+  }
+
+  std::vector<Result<std::vector<kafka::OutboundRecord>>> handle_batch(
+      std::span<const Input> inputs) requires kafka::BatchingPipelineStage<Stage> {
+    return stage_.handle_batch(inputs);
   }
 
  private:

@@ -7,7 +7,11 @@
 
 #include <chrono>
 #include <optional>
+#include <span>
 #include <string>
+#include <utility>
+#include <variant>
+#include <vector>
 
 namespace otp::generator {
 
@@ -224,6 +228,32 @@ struct CancelResult {
   TimePoint at{};  ///< the store's clock when this request id was first answered
 };
 
+/// A check of a verification named by id, as one step of `CodeStore::run_batch`: look it up,
+/// then check the candidate computed with the key it was issued under.
+struct CheckByIdRequest {
+  std::string tenant{};
+  std::string verification_id{};
+  /// `crypto::code_hmac` of the typed code under each key of the ring, as (key id, hmac): the
+  /// verification's key picks one. (Usually the ring has one key; during a rotation two.)
+  std::vector<std::pair<std::string, std::string>> candidates{};
+  /// Everything but `location` and `candidate_hmac`, which the store fills in.
+  CheckRequest check{};
+};
+
+/// The answer to a CheckByIdRequest. No location: no such verification (nothing was counted).
+struct CheckedById {
+  std::optional<CodeLocation> location{};
+  CheckResult result{};
+};
+
+/// `step.check` located at `location`, with the candidate of the location's key; kInternal if the
+/// ring had no such key.
+Result<CheckRequest> complete_check(const CheckByIdRequest& step, CodeLocation location);
+
+/// One step of a batch, and its answer (the same alternative).
+using BatchStep = std::variant<IssueRequest, CheckByIdRequest>;
+using BatchAnswer = std::variant<IssuedCode, CheckedById>;
+
 /// The generator's OTP state: the only seam between the stage and Redis. `RedisCodeStore` is the
 /// production implementation; unit tests use an in-memory fake with the same semantics.
 ///
@@ -271,6 +301,17 @@ class CodeStore {
   /// nullopt if the send may go ahead, else how long until the bucket has a token again.
   [[nodiscard]] virtual Result<std::optional<std::chrono::milliseconds>> take_send_token(
       const SendToken& token) = 0;
+
+  /// Runs `steps` with exactly the effects and answers of running them one after the other, in
+  /// order (`issue` for an IssueRequest; `lookup`, then `check` with the candidate of the
+  /// verification's key, for a CheckByIdRequest), one answer per step. A store may overlap the
+  /// steps' round trips (RedisCodeStore pipelines each phase of every step: two round trips for
+  /// the lot instead of two per step) as long as the result is the same. A verification whose
+  /// key has no candidate fails its step with kInternal. After a transport failure the steps
+  /// not yet answered fail with it; some of them may have run (every step is idempotent by
+  /// request id, so running them again is safe). This default runs them one by one.
+  [[nodiscard]] virtual std::vector<Result<BatchAnswer>> run_batch(
+      std::span<const BatchStep> steps);
 };
 
 }  // namespace otp::generator

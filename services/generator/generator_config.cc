@@ -66,6 +66,8 @@ Result<GeneratorConfig> GeneratorConfig::from_env(config::EnvReader::Lookup look
   const auto send_burst = static_cast<int>(env.integer("OTP_SEND_BURST", 100, 1, 1'000'000'000));
 
   auto schema_dir = schema::schema_dir_from(env);
+  const auto max_batch =
+      static_cast<std::size_t>(env.integer("OTP_GENERATOR_MAX_BATCH", 256, 1, 4096));
 
   if (auto done = env.finish(); !done) return tl::unexpected(done.error());
   return GeneratorConfig{
@@ -90,6 +92,7 @@ Result<GeneratorConfig> GeneratorConfig::from_env(config::EnvReader::Lookup look
       .send_rate_per_second = static_cast<double>(send_rate),
       .send_burst = send_burst,
       .schema_dir = std::move(schema_dir),
+      .max_batch = max_batch,
   };
 }
 

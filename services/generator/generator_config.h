@@ -50,6 +50,9 @@ struct GeneratorConfig {
   int send_burst = 100;
   /// OTP_SCHEMA_DIR: the JSON Schemas consumed records are validated against (schemas/).
   std::string schema_dir;
+  /// OTP_GENERATOR_MAX_BATCH: records handled together (their Redis calls pipelined in two
+  /// round trips) when the consumer has that many ready; 1 = one at a time.
+  std::size_t max_batch = 256;
 
   /// Reads the process environment (or `lookup`, in tests). One kInvalidInput error lists every
   /// missing or invalid key; key material never appears in it.

@@ -227,18 +227,75 @@ Result<GeneratorInput> GeneratorStage::decode(const kafka::Record& record) const
 }
 
 Result<std::vector<kafka::OutboundRecord>> GeneratorStage::handle(const GeneratorInput& input) {
-  return std::visit(
-      [&](const auto& request) -> Result<Outputs> {
-        if constexpr (std::is_same_v<std::decay_t<decltype(request)>, messages::SendRequested>) {
-          return handle_send(request, input.reply_to, input.job_headers);
-        } else {
-          return handle_verify(request, input.reply_to);
-        }
-      },
-      input.request);
+  return std::move(handle_batch(std::span<const GeneratorInput>(&input, 1)).front());
 }
 
-Result<GeneratorStage::Outputs> GeneratorStage::handle_send(
+std::vector<Result<std::vector<kafka::OutboundRecord>>> GeneratorStage::handle_batch(
+    std::span<const GeneratorInput> inputs) {
+  std::vector<std::optional<Result<Outputs>>> results(inputs.size());
+  std::vector<Draft> drafts;
+  std::vector<std::size_t> owners;
+  // The store steps gathered so far, as one batch; each draft is then finished in order.
+  const auto flush = [&] {
+    if (drafts.empty()) return;
+    std::vector<BatchStep> steps;
+    steps.reserve(drafts.size());
+    for (auto& draft : drafts) steps.push_back(std::move(draft.step));
+    auto answers = store_.run_batch(steps);
+    for (std::size_t k = 0; k < drafts.size(); ++k) {
+      results[owners[k]] = finish(drafts[k], std::move(answers[k]));
+    }
+    drafts.clear();
+    owners.clear();
+  };
+  for (std::size_t i = 0; i < inputs.size(); ++i) {
+    const auto& input = inputs[i];
+    Result<Begun> begun = std::visit(
+        [&](const auto& request) -> Result<Begun> {
+          if constexpr (std::is_same_v<std::decay_t<decltype(request)>, messages::SendRequested>) {
+            // Resend, cancel and status call the store themselves: after the batch so far.
+            if (request.action != messages::SendAction::kSend) flush();
+            return begin_send(request, input.reply_to, input.job_headers);
+          } else {
+            // By recipient, the current pointer is read first: after the sends so far.
+            if (request.verification_id.empty()) flush();
+            return begin_verify(request, input.reply_to);
+          }
+        },
+        input.request);
+    if (!begun) {
+      results[i] = tl::unexpected(begun.error());
+      if (begun.error().is_retryable()) {
+        // The runner retries from here on one by one: no use starting the rest now.
+        flush();
+        for (std::size_t rest = i + 1; rest < inputs.size(); ++rest) {
+          results[rest] = tl::unexpected(begun.error());
+        }
+        break;
+      }
+      continue;
+    }
+    if (auto* outputs = std::get_if<Outputs>(&*begun)) {
+      results[i] = std::move(*outputs);
+      continue;
+    }
+    drafts.push_back(std::get<Draft>(std::move(*begun)));
+    owners.push_back(i);
+  }
+  flush();
+  std::vector<Result<Outputs>> out;
+  out.reserve(results.size());
+  for (auto& result : results) out.push_back(std::move(*result));
+  return out;
+}
+
+Result<GeneratorStage::Outputs> GeneratorStage::finish(Draft& draft, Result<BatchAnswer> answer) {
+  if (!answer) return tl::unexpected(answer.error());
+  if (auto* issued = std::get_if<IssuedCode>(&*answer)) return finish_send(draft, *issued);
+  return finish_verify(draft, std::get<CheckedById>(*answer));
+}
+
+Result<GeneratorStage::Begun> GeneratorStage::begin_send(
     const messages::SendRequested& original, const std::optional<ReplyRoute>& reply_to,
     const std::vector<kafka::Header>& job_headers) {
   const crypto::Key& hmac_key = config_.hmac_keys.active();
@@ -321,13 +378,6 @@ Result<GeneratorStage::Outputs> GeneratorStage::handle_send(
 
   const std::string recipient_hash =
       crypto::recipient_hash(hmac_key, request.tenant, request.recipient);
-  const auto limited = [&](Outcome outcome, const char* reason, std::chrono::milliseconds wait) {
-    answer.retry_after_seconds = retry_after_seconds(wait);
-    return refuse(outcome, reason,
-                  outcome == Outcome::kRateLimited
-                      ? "too many codes requested; try again later"
-                      : "too many failed checks for this recipient; try again later");
-  };
   answer.rate_limit_limit = settings.sends_per_destination;
 
   // The request's code_length and ttl_seconds (already bounded by the decoder: 4..10 digits,
@@ -362,36 +412,69 @@ Result<GeneratorStage::Outputs> GeneratorStage::handle_send(
                          .burst = settings.send_burst}};
   cleanse(code);
 
-  auto issued = store_.issue(issue);
-  if (!issued) return tl::unexpected(issued.error());
-  if (issued->outcome == IssueOutcome::kTenantLimited) {
+  return Draft{.step = std::move(issue),
+               .reply_to = reply_to,
+               .answer = std::move(answer),
+               .request = request,
+               .job_headers = job_headers,
+               .settings = settings,
+               .test_number = test_code != nullptr,
+               .phone = phone,
+               .recipient_hash = recipient_hash};
+}
+
+Result<GeneratorStage::Outputs> GeneratorStage::finish_send(Draft& draft,
+                                                            const IssuedCode& stored) {
+  const messages::SendRequested& request = draft.request;
+  const TenantSettings& settings = *draft.settings;
+  const PhoneFacts& phone = draft.phone;
+  const std::string& recipient_hash = draft.recipient_hash;
+  const std::optional<ReplyRoute>& reply_to = draft.reply_to;
+  messages::Reply& answer = draft.answer;
+  Outputs outputs;
+  const auto refuse = [&](Outcome outcome, const char* reason, std::string message) {
+    spdlog::warn("send.rejected verification_id={} tenant={} channel={} reason={}",
+                 answer.verification_id, request.tenant, messages::to_string(request.channel),
+                 reason);
+    answer.outcome = outcome;
+    answer.message = std::move(message);
+    reply(outputs, reply_to, std::move(answer));
+    return outputs;
+  };
+  const auto limited = [&](Outcome outcome, const char* reason, std::chrono::milliseconds wait) {
+    answer.retry_after_seconds = retry_after_seconds(wait);
+    return refuse(outcome, reason,
+                  outcome == Outcome::kRateLimited
+                      ? "too many codes requested; try again later"
+                      : "too many failed checks for this recipient; try again later");
+  };
+  if (stored.outcome == IssueOutcome::kTenantLimited) {
     answer.rate_limit_limit.reset();  // not the per-recipient window's refusal
-    return limited(Outcome::kRateLimited, "tenant_send_rate", issued->retry_after);
+    return limited(Outcome::kRateLimited, "tenant_send_rate", stored.retry_after);
   }
-  if (issued->outcome == IssueOutcome::kConflict) {
+  if (stored.outcome == IssueOutcome::kConflict) {
     return refuse(Outcome::kInvalidRequest, "verification_id_in_use",
                   "verification id or request id already used for another request");
   }
-  if (issued->outcome == IssueOutcome::kRateLimited) {
+  if (stored.outcome == IssueOutcome::kRateLimited) {
     answer.rate_limit_remaining = 0;
-    answer.rate_limit_reset_seconds = retry_after_seconds(issued->retry_after);
-    return limited(Outcome::kRateLimited, "sends_per_destination", issued->retry_after);
+    answer.rate_limit_reset_seconds = retry_after_seconds(stored.retry_after);
+    return limited(Outcome::kRateLimited, "sends_per_destination", stored.retry_after);
   }
-  if (issued->outcome == IssueOutcome::kLocked) {
-    return limited(Outcome::kRecipientLocked, "recipient_locked", issued->retry_after);
+  if (stored.outcome == IssueOutcome::kLocked) {
+    return limited(Outcome::kRecipientLocked, "recipient_locked", stored.retry_after);
   }
-  if (issued->outcome == IssueOutcome::kGone) {
+  if (stored.outcome == IssueOutcome::kGone) {
     answer.status = Status::kExpired;
     return refuse(Outcome::kExpired, "verification_gone",
                   "this request's verification no longer exists");
   }
 
-  const IssuedCode& stored = *issued;
   const bool replayed = stored.outcome == IssueOutcome::kReplayed;
   // A replay finds the verification as it is now; once it is settled the code is dead and a
   // second delivery would only cost money.
   // A test number's code is never handed to a provider (delivery.skipped below).
-  if (test_code == nullptr && (!replayed || stored.status == Status::kPending)) {
+  if (!draft.test_number && (!replayed || stored.status == Status::kPending)) {
     messages::DeliveryJob job{.job_id = stored.verification_id + ":1",
                               .tenant = request.tenant,
                               .verification_id = stored.verification_id,
@@ -410,7 +493,7 @@ Result<GeneratorStage::Outputs> GeneratorStage::handle_send(
     outputs.push_back(kafka::OutboundRecord{.topic = topics_.delivery(stored.channel),
                                             .key = stored.verification_id,
                                             .value = messages::encode(job),
-                                            .headers = job_headers,
+                                            .headers = draft.job_headers,
                                             .partition = std::nullopt});
   }
   const std::string masked = log::mask_recipient(request.recipient);
@@ -427,7 +510,7 @@ Result<GeneratorStage::Outputs> GeneratorStage::handle_send(
   if (request.metadata.is_object()) created["metadata"] = request.metadata;
   outputs.push_back(event("verification.created", request.tenant, stored.verification_id,
                           request.request_id, stored.created_at, std::move(created)));
-  if (test_code != nullptr) {
+  if (draft.test_number) {
     // A replay re-emits the same event (same id): the audit trail keeps one copy.
     outputs.push_back(
         event("delivery.skipped", request.tenant, stored.verification_id, request.request_id,
@@ -688,7 +771,7 @@ Result<GeneratorStage::Outputs> GeneratorStage::handle_status(
   return finish(Outcome::kOk, "");
 }
 
-Result<GeneratorStage::Outputs> GeneratorStage::handle_verify(
+Result<GeneratorStage::Begun> GeneratorStage::begin_verify(
     const messages::VerifyRequested& request, const std::optional<ReplyRoute>& reply_to) {
   Outputs outputs;
   // By id, or (seed 002) by recipient: then the recipient's current verification, found below.
@@ -752,36 +835,49 @@ Result<GeneratorStage::Outputs> GeneratorStage::handle_verify(
     }
     verification_id = std::move(**current);
   }
-  auto location = store_.lookup(request.tenant, verification_id);
-  if (!location) {
-    cleanse(code);
-    return tl::unexpected(location.error());
+  // The candidate under every key of the ring: the verification's key (found by the store
+  // with the verification) picks one. Usually the ring has one key.
+  std::vector<std::pair<std::string, std::string>> candidates;
+  for (const auto& key : config_.hmac_keys.keys()) {
+    candidates.emplace_back(key.id, crypto::code_hmac(key, request.tenant, verification_id, code));
   }
-  if (!*location) {
-    cleanse(code);
-    return finish(Outcome::kNotFound, "no such verification");
-  }
-  const crypto::Key* key = config_.hmac_keys.find((*location)->hmac_key_id);
-  if (key == nullptr) {
-    cleanse(code);
-    // An operator dropped a key that still protects live codes: park the request, do not guess.
-    return fail(Errc::kInternal, "verification " + verification_id + " needs hmac key '" +
-                                     (*location)->hmac_key_id + "', which is not in OTP_HMAC_KEYS");
-  }
+  cleanse(code);
   // A tenant's fixed lock (failure_lock_seconds) is a lock that never grows.
   const auto& fixed_lock = (*found)->failure_lock_duration;
-  CheckRequest check{
-      .location = std::move(**location),
-      .candidate_hmac = crypto::code_hmac(*key, request.tenant, verification_id, code),
-      .request_id = request.request_id,
-      .failure_lock_threshold = (*found)->failure_lock_threshold,
-      .lock_base = fixed_lock ? std::chrono::milliseconds(*fixed_lock) : kLockBase,
-      .lock_max = fixed_lock ? std::chrono::milliseconds(*fixed_lock) : kLockMax};
-  cleanse(code);
+  answer.verification_id = verification_id;
+  return Draft{.step =
+                   CheckByIdRequest{
+                       .tenant = request.tenant,
+                       .verification_id = verification_id,
+                       .candidates = std::move(candidates),
+                       .check = {.request_id = request.request_id,
+                                 .failure_lock_threshold = (*found)->failure_lock_threshold,
+                                 .lock_base = fixed_lock ? std::chrono::milliseconds(*fixed_lock)
+                                                         : kLockBase,
+                                 .lock_max = fixed_lock ? std::chrono::milliseconds(*fixed_lock)
+                                                        : kLockMax}},
+               .reply_to = reply_to,
+               .answer = std::move(answer),
+               .failure_lock_threshold = (*found)->failure_lock_threshold};
+}
 
-  auto checked = store_.check(check);
-  if (!checked) return tl::unexpected(checked.error());
-  const CheckResult& result = *checked;
+Result<GeneratorStage::Outputs> GeneratorStage::finish_verify(Draft& draft,
+                                                              const CheckedById& checked) {
+  Outputs outputs;
+  messages::Reply& answer = draft.answer;
+  const std::string verification_id = answer.verification_id;
+  const std::string tenant = answer.tenant;
+  const std::string request_id = answer.request_id;
+  const auto finish = [&](Outcome outcome, std::string message) {
+    answer.outcome = outcome;
+    answer.message = std::move(message);
+    spdlog::info("verify.checked verification_id={} tenant={} outcome={}", verification_id, tenant,
+                 messages::to_string(outcome));
+    reply(outputs, draft.reply_to, std::move(answer));
+    return outputs;
+  };
+  if (!checked.location) return finish(Outcome::kNotFound, "no such verification");
+  const CheckResult& result = checked.result;
   if (result.outcome == Outcome::kNotFound)
     return finish(Outcome::kNotFound, "no such verification");
   if (result.lock_started.count() > 0) {
@@ -789,7 +885,7 @@ Result<GeneratorStage::Outputs> GeneratorStage::handle_verify(
     answer.failures_remaining = 0;
     answer.retry_after_seconds = retry_after_seconds(result.lock_started);
   } else if (result.failures) {
-    answer.failures_remaining = std::max(0, (*found)->failure_lock_threshold - *result.failures);
+    answer.failures_remaining = std::max(0, draft.failure_lock_threshold - *result.failures);
   }
   if (result.outcome == Outcome::kRecipientLocked) {
     answer.failures_remaining = 0;
@@ -801,8 +897,7 @@ Result<GeneratorStage::Outputs> GeneratorStage::handle_verify(
 
   const json data = {{"attempts_remaining", result.attempts_remaining}};
   const auto emit = [&](const char* type) {
-    outputs.push_back(
-        event(type, request.tenant, verification_id, request.request_id, result.checked_at, data));
+    outputs.push_back(event(type, tenant, verification_id, request_id, result.checked_at, data));
   };
   if (result.attempt_counted && result.outcome != Outcome::kApproved) {
     emit("verification.check_failed");

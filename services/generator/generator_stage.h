@@ -9,10 +9,12 @@
 #include "common/time/clock.h"
 #include "services/generator/code_store.h"
 #include "services/generator/generator_config.h"
+#include "services/generator/recipient_region.h"
 #include "services/generator/tenant_settings.h"
 
 #include <cstdint>
 #include <optional>
+#include <span>
 #include <string>
 #include <variant>
 #include <vector>
@@ -79,15 +81,45 @@ class GeneratorStage {
   /// runner dead-letters the record).
   [[nodiscard]] Result<GeneratorInput> decode(const kafka::Record& record) const;
   [[nodiscard]] Result<std::vector<kafka::OutboundRecord>> handle(const GeneratorInput& input);
+  /// `handle` for each input, in order, with the same outcomes as handling them one by one; one
+  /// result per input. Consecutive sends and verifies by id reach the store as one batch
+  /// (`CodeStore::run_batch`: two Redis round trips for the lot). Resend, cancel, status and
+  /// verify by recipient make their own store calls, after the batch before them. After a
+  /// retryable failure the inputs behind it are not started and fail with the same error.
+  [[nodiscard]] std::vector<Result<std::vector<kafka::OutboundRecord>>> handle_batch(
+      std::span<const GeneratorInput> inputs);
 
   [[nodiscard]] const messages::Topics& topics() const noexcept { return topics_; }
 
  private:
   using Outputs = std::vector<kafka::OutboundRecord>;
 
-  Result<Outputs> handle_send(const messages::SendRequested& request,
-                              const std::optional<ReplyRoute>& reply_to,
-                              const std::vector<kafka::Header>& job_headers);
+  /// A send or a verify by id that got as far as its store step, and what finishing it needs.
+  struct Draft {
+    BatchStep step;
+    std::optional<ReplyRoute> reply_to{};
+    messages::Reply answer{};  ///< the reply so far
+    // Sends only:
+    messages::SendRequested request{};
+    std::vector<kafka::Header> job_headers{};
+    std::optional<TenantSettings> settings{};
+    bool test_number = false;
+    PhoneFacts phone{};
+    std::string recipient_hash{};
+    // Verifies only:
+    int failure_lock_threshold = 0;
+  };
+  /// Finished already (refused, or an action that needs no batch step), or waiting for its step.
+  using Begun = std::variant<Outputs, Draft>;
+
+  Result<Begun> begin_send(const messages::SendRequested& request,
+                           const std::optional<ReplyRoute>& reply_to,
+                           const std::vector<kafka::Header>& job_headers);
+  Result<Outputs> finish_send(Draft& draft, const IssuedCode& stored);
+  Result<Begun> begin_verify(const messages::VerifyRequested& request,
+                             const std::optional<ReplyRoute>& reply_to);
+  Result<Outputs> finish_verify(Draft& draft, const CheckedById& checked);
+  Result<Outputs> finish(Draft& draft, Result<BatchAnswer> answer);
   Result<Outputs> handle_resend(const messages::SendRequested& request,
                                 const std::optional<ReplyRoute>& reply_to,
                                 const TenantSettings& settings, const std::string* test_code,
@@ -96,8 +128,6 @@ class GeneratorStage {
   Result<Outputs> handle_cancel(const messages::SendRequested& request,
                                 const std::optional<ReplyRoute>& reply_to);
   Result<Outputs> handle_status(const messages::SendRequested& request,
-                                const std::optional<ReplyRoute>& reply_to);
-  Result<Outputs> handle_verify(const messages::VerifyRequested& request,
                                 const std::optional<ReplyRoute>& reply_to);
 
   kafka::OutboundRecord event(const std::string& type, const std::string& tenant,

@@ -84,7 +84,8 @@ int run(const otp::generator::GeneratorConfig& config, const std::atomic<bool>& 
   schema::ValidatingStage validating(stage, *schemas, schema::topic_schemas(topics));
   kafka::StageRunner runner(
       validating, **producer,
-      kafka::RunnerOptions{.stage_name = "generator", .dlq_topic = topics.dlq});
+      kafka::RunnerOptions{
+          .stage_name = "generator", .dlq_topic = topics.dlq, .max_batch = config.max_batch});
   spdlog::info("generator.started group={} send_topic={} verify_topic={} redis={}:{}",
                config.consumer_group, topics.send_requests, topics.verify_requests,
                config.redis.host, config.redis.port);

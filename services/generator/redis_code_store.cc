@@ -201,64 +201,27 @@ Result<void> RedisCodeStore::load_scripts() {
 }
 
 Result<IssuedCode> RedisCodeStore::issue(const IssueRequest& request) {
-  const auto vkey =
-      verification_key(request.tenant, request.recipient_hash, request.verification_id);
-  const auto keep = std::to_string((request.ttl + request.retention).count());
+  const BatchStep steps[] = {request};
+  auto answers = run_batch(steps);
+  if (!answers.front()) return tl::unexpected(answers.front().error());
+  return std::get<IssuedCode>(std::move(*answers.front()));
+}
 
-  // Claim the verification id first, so a verify never finds a verification without its index
-  // and a clash with another recipient's verification stores nothing.
-  const auto index = index_key(request.tenant, request.verification_id);
-  auto index_value = request.hmac_key_id + "|" + vkey;
+std::string RedisCodeStore::index_value(const IssueRequest& request) {
+  auto value = request.hmac_key_id + "|" +
+               verification_key(request.tenant, request.recipient_hash, request.verification_id);
   if (!request.sealed_recipient.key_id.empty()) {
-    index_value.append("|").append(messages::to_string(request.channel)).append("|");
-    index_value.append(request.sealed_recipient.key_id).append("|");
-    index_value.append(request.sealed_recipient.data);
+    value.append("|").append(messages::to_string(request.channel)).append("|");
+    value.append(request.sealed_recipient.key_id).append("|");
+    value.append(request.sealed_recipient.data);
   }
-  Result<redis::RedisReply> claimed = redis::RedisReply{redis::RedisNil{}};
-  if (request.token) {
-    // One round trip for the tenant's token and the index claim (two cluster slots, so two
-    // commands, but pipelined). A refused token releases the claim below.
-    std::vector<std::vector<std::string>> commands;
-    const std::string bucket_keys[] = {bucket_key(request.tenant)};
-    const auto bucket_args = token_args(*request.token);
-    commands.push_back(
-        redis::RedisClient::eval_sha_command(bucket_script_, bucket_keys, bucket_args));
-    commands.push_back({"SET", index, index_value, "NX", "PX", keep});
-    auto replies = client_.pipeline(commands);
-    if (!replies) return tl::unexpected(replies.error());
-    auto bucket = std::move((*replies)[0]);
-    if (bucket.is_error() && bucket.error()->message.starts_with("NOSCRIPT")) {
-      auto again = client_.run_script(bucket_script_, bucket_keys, bucket_args);
-      if (!again) return tl::unexpected(again.error());
-      bucket = std::move(*again);
-    }
-    claimed = redis::reject_error_reply(std::move((*replies)[1]), "SET index");
-    if (!claimed) return tl::unexpected(claimed.error());
-    auto wait = token_answer(redis::reject_error_reply(std::move(bucket), "EVALSHA bucket"),
-                             *request.token);
-    if (!wait) return tl::unexpected(wait.error());
-    if (*wait) {
-      if (!claimed->is_nil()) (void)client_.command({"DEL", index});
-      return IssuedCode{.outcome = IssueOutcome::kTenantLimited, .retry_after = **wait};
-    }
-  } else {
-    claimed = redis::reject_error_reply(
-        client_.command({"SET", index, index_value, "NX", "PX", keep}), "SET index");
-    if (!claimed) return tl::unexpected(claimed.error());
-  }
-  if (claimed->is_nil()) {
-    auto current = redis::reject_error_reply(client_.command({"GET", index}), "GET index");
-    if (!current) return tl::unexpected(current.error());
-    const auto* value = current->string();
-    // The index names this very verification key: a replay (or a lost race), which the script
-    // sorts out. (A nil here means the index just expired: the script will find no hash either.)
-    const auto location = value == nullptr ? std::nullopt : parse_index(*value);
-    const bool ours = location && location->handle == vkey;
-    if (!ours && value != nullptr) return IssuedCode{.outcome = IssueOutcome::kConflict};
-  }
+  return value;
+}
 
+std::vector<std::string> RedisCodeStore::issue_command(const IssueRequest& request) const {
   const std::string keys[] = {
-      vkey, request_key(request.tenant, request.recipient_hash, request.request_id),
+      verification_key(request.tenant, request.recipient_hash, request.verification_id),
+      request_key(request.tenant, request.recipient_hash, request.request_id),
       sends_key(request.tenant, request.recipient_hash),
       failures_key(request.tenant, request.recipient_hash),
       current_key(request.tenant, request.recipient_hash)};
@@ -275,7 +238,18 @@ Result<IssuedCode> RedisCodeStore::issue(const IssueRequest& request) {
                               request.request_id,
                               std::to_string(request.sends_per_window),
                               format_ms(request.send_window)};
-  auto reply = client_.run_script(issue_script_, keys, args);
+  return redis::RedisClient::eval_sha_command(issue_script_, keys, args);
+}
+
+RedisCodeStore::ScriptCall RedisCodeStore::check_call(const CheckRequest& request) {
+  return {.keys = {request.location.handle, subject_of(request.location.handle) + ":fails"},
+          .args = {request.candidate_hmac, request.location.hmac_key_id, request.request_id,
+                   std::to_string(request.failure_lock_threshold), format_ms(request.lock_base),
+                   format_ms(request.lock_max)}};
+}
+
+Result<IssuedCode> RedisCodeStore::issue_answer(Result<redis::RedisReply> reply,
+                                                const std::string& index, bool claimed) {
   if (!reply) return tl::unexpected(reply.error());
   auto fields = strings_of(*reply);
   if (!fields) return malformed("issue");
@@ -287,15 +261,200 @@ Result<IssuedCode> RedisCodeStore::issue(const IssueRequest& request) {
   if ((tag == "rate_limited" || tag == "locked") && fields->size() == 2) {
     auto retry_after = to_int((*fields)[1]);
     if (!retry_after) return malformed("issue");
-    // Nothing was stored: release the verification id claimed above, if this call claimed it,
-    // so a verify finds no index without a verification. Best effort: a leftover index only
-    // answers not_found and expires with `keep`.
-    if (!claimed->is_nil()) (void)client_.command({"DEL", index});
+    // Nothing was stored: release the verification id claimed in phase 1, if this step claimed
+    // it, so a verify finds no index without a verification. Best effort: a leftover index only
+    // answers not_found and expires with the verification's retention.
+    if (claimed) (void)client_.command({"DEL", index});
     return IssuedCode{
         .outcome = tag == "locked" ? IssueOutcome::kLocked : IssueOutcome::kRateLimited,
         .retry_after = std::chrono::milliseconds(*retry_after)};
   }
   return malformed("issue");
+}
+
+Result<CheckResult> RedisCodeStore::check_answer(Result<redis::RedisReply> reply) {
+  if (!reply) return tl::unexpected(reply.error());
+  auto fields = strings_of(*reply);
+  if (!fields) return malformed("check");
+  if (fields->size() == 1 && fields->front() == "not_found") {
+    return CheckResult{.outcome = Outcome::kNotFound, .status = Status::kFailed};
+  }
+  if (fields->size() == 1 && fields->front() == "key_mismatch") {
+    return fail(Errc::kInternal, "redis code store: hmac key id changed under a verification");
+  }
+  return parse_checked(*fields);
+}
+
+std::vector<Result<BatchAnswer>> RedisCodeStore::run_batch(std::span<const BatchStep> steps) {
+  // Two pipelined round trips for the whole batch. Phase 1, per step in order: a send takes the
+  // tenant's token and claims the verification id index (`SET NX GET`: the previous value
+  // comes back when the claim fails), a check reads the index. Phase 2, per step still open, in
+  // order: the issue or check script. Every phase-1 command of step j runs after those of the
+  // steps before it, and every phase-2 script after theirs; phase 1 only writes the index and
+  // the bucket, which no script reads, so the answers are those of running the steps one by one.
+  std::vector<std::optional<Result<BatchAnswer>>> answers(steps.size());
+  struct Open {
+    std::size_t step = 0;
+    std::vector<std::string> command{};      ///< the phase-2 script
+    std::string index{};                     ///< issue: the index key, released on a refusal
+    bool claimed = false;                    ///< issue: this step's SET NX stored the index
+    std::optional<CodeLocation> location{};  ///< check: where the verification is
+  };
+
+  std::vector<std::vector<std::string>> phase1;
+  phase1.reserve(steps.size() * 2);
+  std::vector<std::size_t> first_reply(steps.size());
+  for (std::size_t i = 0; i < steps.size(); ++i) {
+    first_reply[i] = phase1.size();
+    if (const auto* request = std::get_if<IssueRequest>(&steps[i])) {
+      if (request->token) {
+        const std::string bucket_keys[] = {bucket_key(request->tenant)};
+        phase1.push_back(redis::RedisClient::eval_sha_command(bucket_script_, bucket_keys,
+                                                              token_args(*request->token)));
+      }
+      phase1.push_back({"SET", index_key(request->tenant, request->verification_id),
+                        index_value(*request), "NX", "GET", "PX",
+                        std::to_string((request->ttl + request->retention).count())});
+    } else {
+      const auto& by_id = std::get<CheckByIdRequest>(steps[i]);
+      phase1.push_back({"GET", index_key(by_id.tenant, by_id.verification_id)});
+    }
+  }
+  const auto fail_open = [&](const Error& error) {
+    std::vector<Result<BatchAnswer>> out;
+    out.reserve(steps.size());
+    for (auto& answer : answers) {
+      out.push_back(answer ? std::move(*answer) : Result<BatchAnswer>(tl::unexpected(error)));
+    }
+    return out;
+  };
+  auto replies1 = client_.pipeline(phase1);
+  if (!replies1) return fail_open(replies1.error());
+
+  std::vector<Open> open;
+  open.reserve(steps.size());
+  for (std::size_t i = 0; i < steps.size(); ++i) {
+    auto* reply = &(*replies1)[first_reply[i]];
+    if (const auto* request = std::get_if<IssueRequest>(&steps[i])) {
+      std::optional<Result<redis::RedisReply>> bucket;
+      if (request->token) {
+        bucket = std::move(*reply);
+        ++reply;
+        if (bucket->value().is_error() &&
+            bucket->value().error()->message.starts_with("NOSCRIPT")) {
+          const std::string bucket_keys[] = {bucket_key(request->tenant)};
+          bucket = client_.run_script(bucket_script_, bucket_keys, token_args(*request->token));
+        } else {
+          bucket = redis::reject_error_reply(std::move(**bucket), "EVALSHA bucket");
+        }
+      }
+      auto claim = redis::reject_error_reply(std::move(*reply), "SET index");
+      if (!claim) {
+        answers[i] = tl::unexpected(claim.error());
+        continue;
+      }
+      const std::string index = index_key(request->tenant, request->verification_id);
+      const bool claimed = claim->is_nil();
+      if (bucket) {
+        auto wait = token_answer(std::move(*bucket), *request->token);
+        if (!wait) {
+          answers[i] = tl::unexpected(wait.error());
+          continue;
+        }
+        if (*wait) {
+          if (claimed) (void)client_.command({"DEL", index});
+          answers[i] = BatchAnswer{
+              IssuedCode{.outcome = IssueOutcome::kTenantLimited, .retry_after = **wait}};
+          continue;
+        }
+      }
+      if (!claimed) {
+        // The index names this very verification key: a replay (or a lost race), which the
+        // script sorts out. Another key: the id belongs to another request.
+        const auto* value = claim->string();
+        const auto location = value == nullptr ? std::nullopt : parse_index(*value);
+        const bool ours = location && location->handle ==
+                                          verification_key(request->tenant, request->recipient_hash,
+                                                           request->verification_id);
+        if (!ours) {
+          answers[i] = BatchAnswer{IssuedCode{.outcome = IssueOutcome::kConflict}};
+          continue;
+        }
+      }
+      open.push_back(
+          Open{.step = i, .command = issue_command(*request), .index = index, .claimed = claimed});
+      continue;
+    }
+    const auto& by_id = std::get<CheckByIdRequest>(steps[i]);
+    auto found = redis::reject_error_reply(std::move(*reply), "GET index");
+    if (!found) {
+      answers[i] = tl::unexpected(found.error());
+      continue;
+    }
+    if (found->is_nil()) {
+      answers[i] = BatchAnswer{CheckedById{}};
+      continue;
+    }
+    const auto* value = found->string();
+    auto location = value == nullptr ? std::nullopt : parse_index(*value);
+    if (!location) {
+      answers[i] = malformed("GET index");
+      continue;
+    }
+    auto check = complete_check(by_id, *location);
+    if (!check) {
+      answers[i] = tl::unexpected(check.error());
+      continue;
+    }
+    const auto call = check_call(*check);
+    open.push_back(
+        Open{.step = i,
+             .command = redis::RedisClient::eval_sha_command(check_script_, call.keys, call.args),
+             .location = location});
+  }
+
+  if (!open.empty()) {
+    std::vector<std::vector<std::string>> phase2;
+    phase2.reserve(open.size());
+    for (const auto& item : open) phase2.push_back(item.command);
+    auto replies2 = client_.pipeline(phase2);
+    if (!replies2) return fail_open(replies2.error());
+    // Redis restarted (or SCRIPT FLUSH) since the scripts were loaded: a NOSCRIPT script did
+    // nothing, so load the scripts and run those again, in order.
+    std::vector<std::size_t> missing;
+    for (std::size_t k = 0; k < open.size(); ++k) {
+      const auto& reply = (*replies2)[k];
+      if (reply.is_error() && reply.error()->message.starts_with("NOSCRIPT")) missing.push_back(k);
+    }
+    if (!missing.empty()) {
+      if (auto loaded = load_scripts(); !loaded) return fail_open(loaded.error());
+      std::vector<std::vector<std::string>> again;
+      for (auto k : missing) again.push_back(open[k].command);
+      auto replies3 = client_.pipeline(again);
+      if (!replies3) return fail_open(replies3.error());
+      for (std::size_t m = 0; m < missing.size(); ++m) {
+        (*replies2)[missing[m]] = std::move((*replies3)[m]);
+      }
+    }
+    for (std::size_t k = 0; k < open.size(); ++k) {
+      auto& item = open[k];
+      const bool is_issue = std::holds_alternative<IssueRequest>(steps[item.step]);
+      auto reply = redis::reject_error_reply(std::move((*replies2)[k]),
+                                             is_issue ? "EVALSHA issue" : "EVALSHA check");
+      if (is_issue) {
+        answers[item.step] = issue_answer(std::move(reply), item.index, item.claimed)
+                                 .map([](IssuedCode code) -> BatchAnswer { return code; });
+      } else {
+        answers[item.step] = check_answer(std::move(reply)).map([&](CheckResult result) {
+          return BatchAnswer{CheckedById{.location = std::move(item.location), .result = result}};
+        });
+      }
+    }
+  }
+  std::vector<Result<BatchAnswer>> out;
+  out.reserve(steps.size());
+  for (auto& answer : answers) out.push_back(std::move(*answer));
+  return out;
 }
 
 Result<std::optional<CodeLocation>> RedisCodeStore::lookup(const std::string& tenant,
@@ -311,23 +470,8 @@ Result<std::optional<CodeLocation>> RedisCodeStore::lookup(const std::string& te
 }
 
 Result<CheckResult> RedisCodeStore::check(const CheckRequest& request) {
-  const std::string keys[] = {request.location.handle,
-                              subject_of(request.location.handle) + ":fails"};
-  const std::string args[] = {
-      request.candidate_hmac,       request.location.hmac_key_id,
-      request.request_id,           std::to_string(request.failure_lock_threshold),
-      format_ms(request.lock_base), format_ms(request.lock_max)};
-  auto reply = client_.run_script(check_script_, keys, args);
-  if (!reply) return tl::unexpected(reply.error());
-  auto fields = strings_of(*reply);
-  if (!fields) return malformed("check");
-  if (fields->size() == 1 && fields->front() == "not_found") {
-    return CheckResult{.outcome = Outcome::kNotFound, .status = Status::kFailed};
-  }
-  if (fields->size() == 1 && fields->front() == "key_mismatch") {
-    return fail(Errc::kInternal, "redis code store: hmac key id changed under a verification");
-  }
-  return parse_checked(*fields);
+  const auto call = check_call(request);
+  return check_answer(client_.run_script(check_script_, call.keys, call.args));
 }
 
 std::string RedisCodeStore::locate(const std::string& tenant, const std::string& recipient_hash,

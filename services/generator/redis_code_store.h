@@ -4,7 +4,9 @@
 #include "common/redis/redis_script.h"
 #include "services/generator/code_store.h"
 
+#include <span>
 #include <string>
+#include <vector>
 
 namespace otp::generator {
 
@@ -26,7 +28,8 @@ namespace otp::generator {
 /// The index key lives in another slot and is written by a plain `SET NX` before the issue
 /// script runs; it is read by a plain `GET` before the check script runs.
 ///
-/// Each call is one to three round trips on `client`; any Redis failure is kUnavailable (fail
+/// `run_batch` (and `issue`, a batch of one) pipelines each phase across the batch. Each call is
+/// one to three round trips on `client`; any Redis failure is kUnavailable (fail
 /// closed). Holds `client` by reference: it must outlive the store. Not thread-safe (neither is
 /// the client).
 class RedisCodeStore final : public CodeStore {
@@ -47,6 +50,9 @@ class RedisCodeStore final : public CodeStore {
       const std::string& tenant, const std::string& recipient_hash) override;
   [[nodiscard]] Result<std::optional<std::chrono::milliseconds>> take_send_token(
       const SendToken& token) override;
+  /// Two pipelined round trips for the whole batch (plus one per step refused by a limit).
+  [[nodiscard]] std::vector<Result<BatchAnswer>> run_batch(
+      std::span<const BatchStep> steps) override;
 
   /// Key names, exposed for tests and operators' tooling.
   [[nodiscard]] static std::string verification_key(const std::string& tenant,
@@ -70,6 +76,17 @@ class RedisCodeStore final : public CodeStore {
   /// The bucket script's answer; on refusal, whether the request already issued (a replay).
   Result<std::optional<std::chrono::milliseconds>> token_answer(Result<redis::RedisReply> reply,
                                                                 const SendToken& token);
+  static std::string index_value(const IssueRequest& request);
+  std::vector<std::string> issue_command(const IssueRequest& request) const;
+  struct ScriptCall {
+    std::vector<std::string> keys;
+    std::vector<std::string> args;
+  };
+  static ScriptCall check_call(const CheckRequest& request);
+  /// The issue script's answer; a refusal releases the index if this step `claimed` it.
+  Result<IssuedCode> issue_answer(Result<redis::RedisReply> reply, const std::string& index,
+                                  bool claimed);
+  static Result<CheckResult> check_answer(Result<redis::RedisReply> reply);
   /// Gives the index the TTL a resend with a new code gave the verification.
   Result<void> refresh_index(const std::string& tenant, const std::string& verification_id,
                              std::chrono::milliseconds keep);

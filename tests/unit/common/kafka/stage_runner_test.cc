@@ -140,5 +140,98 @@ TEST(StageRunner, UnacknowledgedOutputIsAFailureAndBlocksTheOffset) {
   EXPECT_TRUE(runner.tracker().failure().has_value());
 }
 
+/// EchoStage that also handles batches: records every batch it was given, and fails the record
+/// whose value is `fail_value` (retryably `transient` times, or for good when it is "bad").
+struct BatchingEchoStage : EchoStage {
+  std::vector<std::vector<std::string>> batches;
+  std::string fail_value;
+
+  std::vector<Result<std::vector<OutboundRecord>>> handle_batch(
+      std::span<const std::string> inputs) {
+    batches.emplace_back(inputs.begin(), inputs.end());
+    std::vector<Result<std::vector<OutboundRecord>>> out;
+    for (const auto& input : inputs) {
+      if (input == "bad") {
+        out.push_back(fail(Errc::kInvalidInput, "bad request"));
+      } else if (!fail_value.empty() && input == fail_value && transient > 0) {
+        --transient;
+        out.push_back(fail(Errc::kUnavailable, "redis down"));
+      } else {
+        out.push_back(std::vector<OutboundRecord>{{"out", input, input + "!", {}, std::nullopt}});
+      }
+    }
+    return out;
+  }
+};
+static_assert(BatchingPipelineStage<BatchingEchoStage>);
+static_assert(!BatchingPipelineStage<EchoStage>);
+
+std::vector<std::string> values_of(const std::vector<OutboundRecord>& records) {
+  std::vector<std::string> out;
+  for (const auto& r : records) out.push_back(r.value);
+  return out;
+}
+
+TEST(StageRunnerBatch, OneBatchCallProducesEveryOutputInOrderAndStoresThePastOffset) {
+  BatchingEchoStage stage;
+  testing::InMemoryProducer producer;
+  StageRunner runner(stage, producer, options());
+  std::atomic<bool> stop{false};
+  const std::vector<Record> records{record(10, "a"), record(11, "b"), record(12, "c")};
+  runner.process_batch(records, stop);
+  ASSERT_EQ(stage.batches.size(), 1U);
+  EXPECT_EQ(stage.batches[0], (std::vector<std::string>{"a", "b", "c"}));
+  EXPECT_EQ(stage.handled, 0);  // not one by one
+  EXPECT_EQ(values_of(producer.records_for("out")), (std::vector<std::string>{"a!", "b!", "c!"}));
+  EXPECT_EQ(runner.tracker().take_ready().at(0).second, 13);
+}
+
+TEST(StageRunnerBatch, PoisonRecordsAreDeadLetteredInPlaceAndTheRestGoOn) {
+  BatchingEchoStage stage;
+  testing::InMemoryProducer producer;
+  StageRunner runner(stage, producer, options());
+  std::atomic<bool> stop{false};
+  // "poison" fails decoding, "bad" fails handling for good: both parked, neither stops the batch.
+  const std::vector<Record> records{record(1, "a"), record(2, "poison"), record(3, "bad"),
+                                    record(4, "d")};
+  runner.process_batch(records, stop);
+  ASSERT_EQ(stage.batches.size(), 1U);
+  EXPECT_EQ(stage.batches[0], (std::vector<std::string>{"a", "bad", "d"}));
+  EXPECT_EQ(values_of(producer.records_for("dlq")), (std::vector<std::string>{"poison", "bad"}));
+  EXPECT_EQ(values_of(producer.records_for("out")), (std::vector<std::string>{"a!", "d!"}));
+  // In partition order: out a, dlq poison, dlq bad, out d.
+  EXPECT_EQ(values_of(producer.records()), (std::vector<std::string>{"a!", "poison", "bad", "d!"}));
+  EXPECT_EQ(runner.tracker().take_ready().at(0).second, 5);
+}
+
+TEST(StageRunnerBatch, FromTheFirstRetryableFailureOnRecordsAreRetriedOneByOneInOrder) {
+  BatchingEchoStage stage;
+  stage.fail_value = "b";
+  stage.transient = 1;  // the batch fails "b" once; `handle` (one by one) then succeeds
+  testing::InMemoryProducer producer;
+  StageRunner runner(stage, producer, options());
+  std::atomic<bool> stop{false};
+  const std::vector<Record> records{record(20, "a"), record(21, "b"), record(22, "c")};
+  runner.process_batch(records, stop);
+  // "a" from the batch; "b" and "c" again through `handle`, after "a", in order.
+  EXPECT_EQ(values_of(producer.records_for("out")), (std::vector<std::string>{"a!", "b!", "c!"}));
+  EXPECT_EQ(stage.handled, 2);
+  EXPECT_EQ(runner.tracker().take_ready().at(0).second, 23);
+}
+
+TEST(StageRunnerBatch, StopDuringTheOneByOneRetriesStoresNothingPastTheUnfinishedRecord) {
+  BatchingEchoStage stage;
+  stage.fail_value = "b";
+  stage.transient = 1'000'000;  // "b" never succeeds, in the batch or one by one
+  testing::InMemoryProducer producer;
+  StageRunner runner(stage, producer, options());
+  std::atomic<bool> stop{true};
+  const std::vector<Record> records{record(30, "a"), record(31, "b"), record(32, "c")};
+  runner.process_batch(records, stop);
+  // "a" is done; "b" was not, so "c" must not be either (its offset would skip "b").
+  EXPECT_EQ(values_of(producer.records_for("out")), (std::vector<std::string>{"a!"}));
+  EXPECT_EQ(runner.tracker().take_ready().at(0).second, 31);
+}
+
 }  // namespace
 }  // namespace otp::kafka

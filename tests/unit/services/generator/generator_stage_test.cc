@@ -1428,3 +1428,126 @@ TEST_F(GeneratorByIdTest, RepliesCountTheRecipientsFailuresLeftAndSayWhenALockSt
 
 }  // namespace
 }  // namespace otp::generator
+
+namespace otp::generator {
+namespace {
+
+/// One generator with its own store, clock and seeded RNG, so two can be compared.
+struct Generator {
+  explicit Generator(const GeneratorConfig& shared) : config(shared) {
+    auto settings = config.env_tenant_settings();
+    settings.test_numbers["+14155550100"] = "246810";
+    tenants.tenants["acme"] = settings;
+  }
+  const GeneratorConfig& config;
+  otp::testing::FakeClock clock;
+  test::SeededRng rng{11};
+  InMemoryCodeStore store{clock};
+  FakeTenantSettings tenants;
+  GeneratorStage stage{store, tenants, config, rng, clock};
+};
+
+std::string describe(const std::vector<kafka::OutboundRecord>& outputs) {
+  std::string out;
+  for (const auto& output : outputs) {
+    out += output.topic + " " + output.key + " " + std::to_string(output.partition.value_or(-1)) +
+           " " + output.value + "\n";
+    for (const auto& [name, value] : output.headers) out += "  " + name + "=" + value + "\n";
+  }
+  return out;
+}
+
+TEST(GeneratorStageBatch, ABatchAnswersExactlyAsTheSameRequestsOneByOne) {
+  const auto config = make_config();
+  Generator one_by_one(config);
+  Generator batched(config);
+  const auto at = one_by_one.clock.now();
+  const auto send = [&](std::string id, std::string vid, std::string to,
+                        messages::SendAction action = messages::SendAction::kSend,
+                        std::string tenant = "acme") {
+    messages::SendRequested request;
+    request.request_id = std::move(id);
+    request.tenant = std::move(tenant);
+    request.verification_id = std::move(vid);
+    request.recipient = std::move(to);
+    request.channel = messages::Channel::kSms;
+    request.action = action;
+    request.requested_at = at;
+    return GeneratorInput{request, ReplyRoute{"c-" + request.request_id, 1}, {}};
+  };
+  const auto verify = [&](std::string id, std::string vid, std::string code, std::string to = "") {
+    messages::VerifyRequested request;
+    request.request_id = std::move(id);
+    request.tenant = "acme";
+    request.verification_id = std::move(vid);
+    request.recipient = std::move(to);
+    request.otp_code = std::move(code);
+    request.requested_at = at;
+    return GeneratorInput{request, ReplyRoute{"c-" + request.request_id, 2}, {}};
+  };
+  const std::string test_number = "+14155550100";  // fixed code 246810
+  const std::string vid1 = "otp_11111111111111111111111111111111";
+  const std::string vid2 = "otp_22222222222222222222222222222222";
+  // Each request depends on those before it: a replay, a verify by recipient (the current
+  // pointer the send before it set), a resend, status and cancel (the verification the batch
+  // created), a verify after the cancel, an unknown tenant, and a replayed verify.
+  const std::vector<GeneratorInput> inputs{
+      send("s1", vid1, test_number),
+      verify("v1", vid1, "000000"),
+      send("s2", vid2, kPhone),
+      send("s1", vid1, test_number),
+      verify("v2", "", "246810", test_number),
+      send("r1", vid2, "", messages::SendAction::kResend),
+      send("st1", vid2, "", messages::SendAction::kStatus),
+      verify("v3", vid2, "000000"),
+      send("c1", vid2, "", messages::SendAction::kCancel),
+      verify("v4", vid2, "000000"),
+      send("s3", "otp_33333333333333333333333333333333", kPhone, messages::SendAction::kSend,
+           "nobody"),
+      verify("v1", vid1, "000000"),
+      verify("v5", "otp_44444444444444444444444444444444", "000000"),
+  };
+
+  std::vector<std::string> expected;
+  for (const auto& input : inputs) {
+    auto outputs = one_by_one.stage.handle(input);
+    ASSERT_TRUE(outputs.has_value()) << outputs.error().message;
+    expected.push_back(describe(*outputs));
+  }
+  auto results = batched.stage.handle_batch(inputs);
+  ASSERT_EQ(results.size(), inputs.size());
+  for (std::size_t i = 0; i < inputs.size(); ++i) {
+    ASSERT_TRUE(results[i].has_value()) << i << ": " << results[i].error().message;
+    EXPECT_EQ(describe(*results[i]), expected[i]) << "input " << i;
+  }
+  // The sequence did what it says (so the comparison is not between two empty answers).
+  EXPECT_NE(expected[4].find("\"outcome\":\"approved\""), std::string::npos) << expected[4];
+  EXPECT_NE(expected[9].find("\"outcome\":\"canceled\""), std::string::npos) << expected[9];
+  EXPECT_NE(expected[3].find("delivery.skipped"), std::string::npos) << expected[3];
+}
+
+TEST(GeneratorStageBatch, ARetryableFailureFailsTheRestOfTheBatchWithoutStartingIt) {
+  const auto config = make_config();
+  Generator generator(config);
+  messages::SendRequested request;
+  request.tenant = "acme";
+  request.recipient = kPhone;
+  request.channel = messages::Channel::kSms;
+  request.requested_at = generator.clock.now();
+  std::vector<GeneratorInput> inputs;
+  for (int i = 0; i < 3; ++i) {
+    request.request_id = "s" + std::to_string(i);
+    inputs.push_back(GeneratorInput{request, std::nullopt, {}});
+  }
+  generator.tenants.down = true;
+  auto results = generator.stage.handle_batch(inputs);
+  ASSERT_EQ(results.size(), 3U);
+  for (const auto& result : results) {
+    ASSERT_FALSE(result.has_value());
+    EXPECT_TRUE(result.error().is_retryable());
+  }
+  EXPECT_EQ(generator.tenants.lookups, 1);  // the 2nd and 3rd were not started
+}
+
+}  // namespace
+}  // namespace otp::generator
