@@ -60,6 +60,9 @@ Result<DeliveryConfig> DeliveryConfig::from_env(const std::string& channel_flag,
   config.max_held_retries = static_cast<std::size_t>(
       env.integer("OTP_DELIVERY_MAX_HELD_RETRIES",
                   static_cast<std::int64_t>(config.max_held_retries), 1, 10000000));
+  // Bounded well below librdkafka's max.poll.interval.ms (300 s): a full feed is not polled.
+  config.pause_after = env.millis("OTP_DELIVERY_PAUSE_AFTER_MS", config.pause_after,
+                                  std::chrono::milliseconds(10), std::chrono::milliseconds(60000));
   config.max_attempts =
       static_cast<int>(env.integer("OTP_DELIVERY_MAX_ATTEMPTS", config.max_attempts, 1, 100));
   config.backoff_initial =

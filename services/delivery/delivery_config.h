@@ -44,7 +44,9 @@ struct DeliveryConfig {
   std::size_t concurrency = 256;         ///< OTP_DELIVERY_CONCURRENCY: requests in flight
   std::size_t max_pending_jobs = 4096;   ///< OTP_DELIVERY_MAX_PENDING
   std::size_t max_held_retries = 20000;  ///< OTP_DELIVERY_MAX_HELD_RETRIES
-  int max_attempts = 8;                  ///< OTP_DELIVERY_MAX_ATTEMPTS
+  /// OTP_DELIVERY_PAUSE_AFTER_MS: a full feed is paused (and polled) after this long.
+  std::chrono::milliseconds pause_after{5000};
+  int max_attempts = 8;                               ///< OTP_DELIVERY_MAX_ATTEMPTS
   std::chrono::milliseconds backoff_initial{500};     ///< OTP_DELIVERY_BACKOFF_INITIAL_MS
   std::chrono::milliseconds backoff_max{30000};       ///< OTP_DELIVERY_BACKOFF_MAX_MS
   std::chrono::milliseconds max_retry_after{300000};  ///< OTP_DELIVERY_MAX_RETRY_AFTER_MS

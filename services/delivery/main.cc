@@ -211,6 +211,7 @@ int run(const delivery::DeliveryConfig& config) {
                                       .concurrency = config.concurrency,
                                       .max_pending_jobs = config.max_pending_jobs,
                                       .max_held_retries = config.max_held_retries,
+                                      .pause_after = config.pause_after,
                                       .idle_poll = std::chrono::milliseconds(50),
                                       .drain_timeout = std::chrono::milliseconds(15000),
                                       .stage_name = "delivery-" + channel,

@@ -29,7 +29,8 @@ struct DeliveryEngine::Feed {
   kafka::Consumer* consumer = nullptr;
   kafka::OffsetTracker tracker;
   bool paused = false;
-  std::size_t pending = 0;  ///< jobs of this feed taken and not finished
+  std::size_t pending = 0;                            ///< jobs of this feed taken and not finished
+  std::optional<SteadyClock::time_point> full_since;  ///< not polled since (at its limit)
 };
 
 struct DeliveryEngine::Job {
@@ -135,8 +136,14 @@ Result<void> DeliveryEngine::run(kafka::Consumer& jobs, kafka::Consumer& retries
       auto due = std::chrono::ceil<milliseconds>(waiting_.begin()->first - clock_.now());
       timeout = std::clamp(due, milliseconds(0), timeout);
     }
-    poll_feed(jobs_feed_, timeout, kPollBatch);
-    poll_feed(retries_feed_, milliseconds(0), kPollBatch);
+    // A full feed is not polled at all: its next records stay in librdkafka's queue.
+    const std::size_t jobs_room = room(*jobs_feed_);
+    const std::size_t retries_room = room(*retries_feed_);
+    if (jobs_room > 0) poll_feed(jobs_feed_, timeout, jobs_room);
+    if (retries_room > 0) {
+      poll_feed(retries_feed_, jobs_room > 0 ? milliseconds(0) : timeout, retries_room);
+    }
+    if (jobs_room == 0 && retries_room == 0) std::this_thread::sleep_for(timeout);
   }
 
   // Stop: no new sends; let the ones in flight finish so their outcomes are recorded.
@@ -411,10 +418,23 @@ void DeliveryEngine::store_offsets(Feed& feed) {
   }
 }
 
+std::size_t DeliveryEngine::room(const Feed& feed) const {
+  if (feed.paused) return kPollBatch;
+  const std::size_t limit =
+      feed.source == Source::kJobs ? options_.max_pending_jobs : options_.max_held_retries;
+  return feed.pending >= limit ? 0 : std::min(kPollBatch, limit - feed.pending);
+}
+
 void DeliveryEngine::update_back_pressure(Feed& feed) {
   const std::size_t limit =
       feed.source == Source::kJobs ? options_.max_pending_jobs : options_.max_held_retries;
-  if (!feed.paused && feed.pending >= limit) {
+  const auto now = SteadyClock::now();
+  if (feed.pending < limit) {
+    feed.full_since.reset();
+  } else if (!feed.full_since) {
+    feed.full_since = now;
+  }
+  if (!feed.paused && feed.full_since && now - *feed.full_since >= options_.pause_after) {
     if (auto paused = feed.consumer->pause_all(); paused) {
       feed.paused = true;
       spdlog::info("{}.paused source={} pending={}", options_.stage_name,

@@ -35,10 +35,17 @@ struct ProviderSlot {
 struct EngineOptions {
   std::size_t concurrency = 256;  ///< provider requests in flight (OTP_DELIVERY_CONCURRENCY)
   /// Jobs read from the channel topic and not finished yet (in flight, waiting for pacing or a
-  /// free slot); above it the channel topic is paused (back-pressure), below half it resumes.
+  /// free slot); at it the engine stops taking records from the topic (back-pressure: the next
+  /// ones wait in librdkafka's bounded prefetch queue) until a job finishes.
   std::size_t max_pending_jobs = 4096;
-  /// Retry-topic jobs held in memory until their `not_before`; above it the retry topic pauses.
+  /// Retry-topic jobs held in memory until their `not_before`; the same back-pressure.
   std::size_t max_held_retries = 20000;
+  /// How long a feed may stay full without being polled. Past it the topic is paused and polling
+  /// resumes (records fetched meanwhile are rewound), so the group membership stays alive (far
+  /// below librdkafka's max.poll.interval.ms); it resumes below half its limit. Pausing is kept
+  /// for long stalls only: librdkafka drops its prefetch on pause and fetches again only ~0.5 s
+  /// after a resume, which starved the senders when it happened on every burst.
+  std::chrono::milliseconds pause_after{5000};
   std::chrono::milliseconds idle_poll{50};
   /// How long shutdown and a partition revocation wait for sends in flight.
   std::chrono::milliseconds drain_timeout{15000};
@@ -105,6 +112,8 @@ class DeliveryEngine {
   void poll_feed(const std::shared_ptr<Feed>& feed, std::chrono::milliseconds timeout,
                  std::size_t max_records);
   void update_back_pressure(Feed& feed);
+  /// Records `feed` may take now: its free room; while paused a full batch (they are rewound).
+  [[nodiscard]] std::size_t room(const Feed& feed) const;
   void revoke(Feed& feed, const std::vector<kafka::TopicPartition>& partitions);
   void drain(const std::function<bool()>& done, std::chrono::milliseconds limit);
 

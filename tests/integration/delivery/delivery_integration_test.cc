@@ -23,6 +23,7 @@
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <map>
 #include <memory>
 #include <set>
@@ -427,6 +428,58 @@ TEST_F(DeliveryIntegrationTest, Kill9MidBatchEndsEveryJobOnceWithAtMostOneDuplic
     duplicated += sends > 1 ? 1 : 0;
   }
   RecordProperty("duplicated_jobs", duplicated);
+}
+
+/// The worker's log so far (what it printed at info level and above).
+std::string log_text(const std::string& path) {
+  std::ifstream file(path);
+  return std::string(std::istreambuf_iterator<char>(file), std::istreambuf_iterator<char>());
+}
+
+TEST_F(DeliveryIntegrationTest, AtItsPendingLimitTheWorkerStopsTakingJobsWithoutPausing) {
+  // 8 jobs at most held: the worker takes a record only when one finishes, and never pauses the
+  // topic (a pause drops librdkafka's prefetch and refetches ~0.5 s after the resume).
+  ASSERT_FALSE(control("POST", "/_fake/behaviour", {{"latency_ms", 20}}).is_null());
+  start_worker("sms", {{"OTP_DELIVERY_CONCURRENCY", "8"}, {"OTP_DELIVERY_MAX_PENDING", "8"}});
+  std::vector<messages::DeliveryJob> jobs;
+  for (int i = 0; i < 120; ++i) jobs.push_back(job(1000 + i));
+  publish(jobs);
+
+  collect([&] { return all_terminal(jobs); }, 120s);
+
+  auto requests = requests_by_recipient();
+  for (const auto& j : jobs) {
+    auto ends = terminal(j.job_id);
+    ASSERT_EQ(ends.size(), 1U) << j.job_id;
+    EXPECT_EQ(ends.begin()->second, "delivery.sent");
+    EXPECT_EQ(requests[j.recipient].size(), 1U) << j.recipient;
+  }
+  EXPECT_EQ(log_text(dir_ + "otp-delivery-sms.log").find(".paused source=jobs"), std::string::npos);
+}
+
+TEST_F(DeliveryIntegrationTest, AFeedFullForLongIsPausedRewoundAndResumedWithoutLosingJobs) {
+  // Each round of 4 sends takes 400 ms, longer than OTP_DELIVERY_PAUSE_AFTER_MS: the channel topic
+  // is paused while the worker is full (records fetched meanwhile are rewound) and resumed after.
+  ASSERT_FALSE(control("POST", "/_fake/behaviour", {{"latency_ms", 400}}).is_null());
+  start_worker("sms", {{"OTP_DELIVERY_CONCURRENCY", "4"},
+                       {"OTP_DELIVERY_MAX_PENDING", "4"},
+                       {"OTP_DELIVERY_PAUSE_AFTER_MS", "100"}});
+  std::vector<messages::DeliveryJob> jobs;
+  for (int i = 0; i < 24; ++i) jobs.push_back(job(2000 + i));
+  publish(jobs);
+
+  collect([&] { return all_terminal(jobs); }, 120s);
+
+  auto requests = requests_by_recipient();
+  for (const auto& j : jobs) {
+    auto ends = terminal(j.job_id);
+    ASSERT_EQ(ends.size(), 1U) << j.job_id;
+    EXPECT_EQ(ends.begin()->second, "delivery.sent");
+    EXPECT_EQ(requests[j.recipient].size(), 1U) << j.recipient;
+  }
+  const auto log = log_text(dir_ + "otp-delivery-sms.log");
+  EXPECT_NE(log.find(".paused source=jobs"), std::string::npos);
+  EXPECT_NE(log.find(".resumed source=jobs"), std::string::npos);
 }
 
 /// Runs otpctl with the test's broker and prefix; its stdout.

@@ -34,6 +34,7 @@ TEST(DeliveryConfigEngine, Defaults) {
   EXPECT_EQ(config->backoff_max, 30000ms);
   EXPECT_EQ(config->breaker_failures, 5);
   EXPECT_EQ(config->breaker_open, 5000ms);
+  EXPECT_EQ(config->pause_after, 5000ms);
   EXPECT_EQ(config->pacing.at("outbox").first, 0.0);  // unpaced
 }
 
@@ -46,6 +47,7 @@ TEST(DeliveryConfigEngine, ProvidersInFailoverOrderAndPerProviderPacing) {
                       {"OTP_TWILIO_BURST", "10"},
                       {"OTP_DELIVERY_CONCURRENCY", "1024"},
                       {"OTP_DELIVERY_MAX_ATTEMPTS", "3"},
+                      {"OTP_DELIVERY_PAUSE_AFTER_MS", "250"},
                       {"OTP_CONSUMER_GROUP", "g"}});
   ASSERT_TRUE(config.has_value()) << config.error().message;
   EXPECT_EQ(config->providers, (std::vector<std::string>{"twilio", "outbox"}));
@@ -53,6 +55,7 @@ TEST(DeliveryConfigEngine, ProvidersInFailoverOrderAndPerProviderPacing) {
   EXPECT_EQ(config->pacing.at("twilio"), (std::pair<double, double>{50, 10}));
   EXPECT_EQ(config->concurrency, 1024U);
   EXPECT_EQ(config->max_attempts, 3);
+  EXPECT_EQ(config->pause_after, 250ms);
   EXPECT_EQ(config->consumer_group, "g");
 }
 
@@ -61,6 +64,8 @@ TEST(DeliveryConfigEngine, RefusesOutOfRangeValues) {
   EXPECT_FALSE(load({{"OTP_DELIVERY_MAX_ATTEMPTS", "many"}}).has_value());
   EXPECT_FALSE(load({{"OTP_DELIVERY_BACKOFF_INITIAL_MS", "1"}}).has_value());
   EXPECT_FALSE(load({{"OTP_OUTBOX_RATE_PER_SECOND", "-1"}}).has_value());
+  EXPECT_FALSE(load({{"OTP_DELIVERY_PAUSE_AFTER_MS", "0"}}).has_value());
+  EXPECT_FALSE(load({{"OTP_DELIVERY_PAUSE_AFTER_MS", "600000"}}).has_value());
 }
 
 }  // namespace
