@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <span>
 #include <thread>
 
 namespace otp::generator {
@@ -444,6 +445,135 @@ TEST_F(RedisCodeStoreTest, IssueTakesTheTokenInTheSameRoundTripAndReleasesTheCla
   ASSERT_TRUE(after_flush.has_value()) << after_flush.error().message;
   EXPECT_EQ(after_flush->outcome, IssueOutcome::kCreated);
   EXPECT_EQ(with_token(vid('d'), "req-d")->outcome, IssueOutcome::kTenantLimited);
+}
+
+// run_batch: two pipelined round trips for a whole batch, with the answers of one by one.
+class RedisBatchTest : public RedisCodeStoreTest {
+ protected:
+  CheckByIdRequest by_id(const std::string& vid_, const std::string& code,
+                         const std::string& request_id) {
+    return CheckByIdRequest{.tenant = tenant_,
+                            .verification_id = vid_,
+                            .candidates = {{key().id, hmac(vid_, code)}},
+                            .check = {.request_id = request_id}};
+  }
+
+  /// A sequence where each step depends on the ones before it.
+  std::vector<BatchStep> dependent_steps() {
+    auto token = [&](IssueRequest request) {
+      request.token = SendToken{.tenant = tenant_,
+                                .recipient_hash = request.recipient_hash,
+                                .request_id = request.request_id,
+                                .rate_per_second = 1000,
+                                .burst = 1000};
+      return request;
+    };
+    auto reused = issue_request(vid('b'), "req-a");  // request id of another verification
+    return {token(issue_request(vid('a'), "req-a")),
+            by_id(vid('a'), "000000", "chk-1"),
+            token(issue_request(vid('a'), "req-a")),  // replay
+            reused,
+            by_id(vid('a'), kCode, "chk-2"),
+            by_id(vid('a'), "000000", "chk-1"),  // replayed check: stored answer, not counted
+            by_id(vid('e'), kCode, "chk-3"),     // checked before it is issued: not found
+            issue_request(vid('e'), "req-e"),
+            by_id(vid('e'), kCode, "chk-4"),  // issued earlier in this batch: approved
+            by_id(vid('f'), kCode, "chk-5")};
+  }
+
+  /// What must agree between two runs (times differ).
+  static std::string summary(const Result<BatchAnswer>& answer) {
+    if (!answer) return "error " + answer.error().message;
+    if (const auto* issued = std::get_if<IssuedCode>(&*answer)) {
+      return "issue " + std::to_string(static_cast<int>(issued->outcome)) + " " +
+             issued->verification_id + " " + std::string(messages::to_string(issued->status));
+    }
+    const auto& checked = std::get<CheckedById>(*answer);
+    if (!checked.location) return "check not_found";
+    const auto& r = checked.result;
+    return "check " + std::string(messages::to_string(r.outcome)) + " " +
+           std::string(messages::to_string(r.status)) + " " + std::to_string(r.attempts_remaining) +
+           " " + std::to_string(r.attempt_counted) + " " + std::to_string(r.status_changed);
+  }
+};
+
+TEST_F(RedisBatchTest, ABatchAnswersAsTheSameStepsOneByOne) {
+  const auto steps = dependent_steps();
+  auto batch = store_->run_batch(steps);
+  ASSERT_EQ(batch.size(), steps.size());
+
+  tenant_ = unique_name("it-gen-seq");  // the same steps again, on fresh keys, one at a time
+  const auto again = dependent_steps();
+  std::vector<std::string> one_by_one;
+  for (const auto& step : again) {
+    one_by_one.push_back(summary(store_->run_batch(std::span<const BatchStep>(&step, 1)).front()));
+  }
+  for (std::size_t i = 0; i < steps.size(); ++i) {
+    EXPECT_EQ(summary(batch[i]), one_by_one[i]) << "step " << i;
+  }
+  // And the sequence did what it says.
+  const auto outcome = [&](std::size_t i) { return std::get<IssuedCode>(*batch[i]).outcome; };
+  const auto checked = [&](std::size_t i) { return std::get<CheckedById>(*batch[i]); };
+  EXPECT_EQ(outcome(0), IssueOutcome::kCreated);
+  EXPECT_EQ(checked(1).result.outcome, Outcome::kInvalidCode);
+  EXPECT_EQ(outcome(2), IssueOutcome::kReplayed);
+  EXPECT_EQ(outcome(3), IssueOutcome::kConflict);
+  EXPECT_EQ(checked(4).result.outcome, Outcome::kApproved);
+  EXPECT_EQ(checked(4).result.attempts_remaining, 3);
+  EXPECT_EQ(checked(5).result.outcome, Outcome::kInvalidCode);
+  EXPECT_FALSE(checked(6).location.has_value());
+  EXPECT_EQ(outcome(7), IssueOutcome::kCreated);
+  EXPECT_EQ(checked(8).result.outcome, Outcome::kApproved);
+  EXPECT_FALSE(checked(9).location.has_value());
+}
+
+TEST_F(RedisBatchTest, TheVerificationsKeyPicksTheCandidateAndAMissingKeyFailsOnlyItsStep) {
+  auto request = issue_request(vid('a'), "req-a");
+  request.hmac_key_id = "h0";  // issued under a key that is no longer active
+  ASSERT_TRUE(store_->issue(request).has_value());
+  auto right = by_id(vid('a'), kCode, "chk-1");
+  right.candidates = {{"h1", hmac(vid('a'), "999999")}, {"h0", hmac(vid('a'), kCode)}};
+  auto missing = by_id(vid('a'), kCode, "chk-2");  // only an h1 candidate
+  ASSERT_TRUE(store_->issue(issue_request(vid('b'), "req-b")).has_value());
+  const std::vector<BatchStep> steps{missing, by_id(vid('b'), kCode, "chk-3"), right};
+  auto answers = store_->run_batch(steps);
+  ASSERT_FALSE(answers[0].has_value());
+  EXPECT_EQ(answers[0].error().code, Errc::kInternal);
+  ASSERT_TRUE(answers[1].has_value()) << answers[1].error().message;
+  EXPECT_EQ(std::get<CheckedById>(*answers[1]).result.outcome, Outcome::kApproved);
+  ASSERT_TRUE(answers[2].has_value()) << answers[2].error().message;
+  EXPECT_EQ(std::get<CheckedById>(*answers[2]).result.outcome, Outcome::kApproved);
+  EXPECT_EQ(std::get<CheckedById>(*answers[2]).result.attempts_remaining, 4);
+}
+
+TEST_F(RedisBatchTest, AfterScriptFlushTheWholeBatchRunsOnce) {
+  ASSERT_TRUE(store_->issue(issue_request(vid('a'), "req-a")).has_value());
+  ASSERT_TRUE(client_->command({"SCRIPT", "FLUSH"}).has_value());
+  auto wrong = by_id(vid('a'), "000000", "chk-1");
+  const std::vector<BatchStep> steps{wrong, issue_request(vid('b'), "req-b"),
+                                     by_id(vid('b'), kCode, "chk-2")};
+  auto answers = store_->run_batch(steps);
+  for (const auto& answer : answers) ASSERT_TRUE(answer.has_value()) << answer.error().message;
+  EXPECT_EQ(std::get<CheckedById>(*answers[0]).result.outcome, Outcome::kInvalidCode);
+  EXPECT_EQ(std::get<IssuedCode>(*answers[1]).outcome, IssueOutcome::kCreated);
+  EXPECT_EQ(std::get<CheckedById>(*answers[2]).result.outcome, Outcome::kApproved);
+  // The wrong guess was counted once, not once per attempt at running it.
+  EXPECT_EQ(field(vid('a'), "attempts"), "1");
+}
+
+TEST_F(RedisBatchTest, RedisDownFailsEveryStepAsUnavailable) {
+  redis::RedisOptions nowhere;
+  nowhere.port = 1;
+  redis::RedisClient client(nowhere);
+  RedisCodeStore store(client);
+  const std::vector<BatchStep> steps{issue_request(vid('a'), "req-a"),
+                                     by_id(vid('a'), kCode, "chk-1")};
+  auto answers = store.run_batch(steps);
+  ASSERT_EQ(answers.size(), 2U);
+  for (const auto& answer : answers) {
+    ASSERT_FALSE(answer.has_value());
+    EXPECT_EQ(answer.error().code, Errc::kUnavailable);
+  }
 }
 
 // Resend and cancel (lua/resend.lua, lua/cancel.lua) against the test Redis.
