@@ -522,6 +522,127 @@ TEST_F(PgEventStoreTest, AnEventForAnErasedVerificationDoesNotRestoreItsRecipien
             0U);
 }
 
+TEST_F(PgEventStoreTest, AReplayedEventWithAnotherTimeIsStoredAndCountedOnce) {
+  // otp_events has no key on (id, occurred_at) since 0012: the id guard alone (otp_event_ids)
+  // must hold, even when a republished event carries another time, in another month.
+  auto vid = new_vid();
+  auto check = make_event("t-check", "verification.check_failed", vid, 10);
+  ASSERT_EQ(write({check}).inserted, 1U);
+  auto before = snapshot();
+  auto replayed = check;
+  replayed.time = from_unix_ms(kBaseMs + 40LL * 24 * 3600 * 1000);  // 40 days later
+  auto again = write({replayed, make_event("t-check", "verification.approved", vid, 20)});
+  EXPECT_EQ(again.inserted, 0U);
+  EXPECT_EQ(again.verifications, 0U);
+  EXPECT_EQ(snapshot(), before);
+  EXPECT_EQ(verification(vid)["attempts"], 1);
+  EXPECT_EQ(verification(vid)["status"], "pending");
+}
+
+TEST_F(PgEventStoreTest, ConcurrentWritersOfOverlappingBatchesStoreEachEventOnce) {
+  // Two otp-audit processes can write the same records at once (a partition moving between
+  // them during a rebalance, each replaying what the other had not committed): every event is
+  // stored once and counted once, and neither writer fails or deadlocks.
+  constexpr std::size_t kVerifications = 60;
+  std::vector<std::string> vids;
+  std::vector<messages::Event> all;
+  for (std::size_t i = 0; i < kVerifications; ++i) {
+    vids.push_back(new_vid());
+    auto events = lifecycle(vids.back(), "w" + std::to_string(i));
+    all.insert(all.end(), events.begin(), events.end());
+  }
+  // Writer A: everything in order; writer B: the same events reversed, and again the second
+  // half, so the batches overlap in every way.
+  std::vector<messages::Event> reversed(all.rbegin(), all.rend());
+  std::vector<messages::Event> second_half(
+      all.begin() + static_cast<std::ptrdiff_t>(all.size() / 2), all.end());
+  pg::PgConnection other_connection(config::Secret(database_->url()),
+                                    pg::PgOptions{.application_name = "otp-audit-test-b"});
+  PgEventStore other(other_connection);
+  std::size_t inserted_a = 0;
+  std::size_t inserted_b = 0;
+  std::thread writer_b([&] {
+    for (const auto* batch : {&reversed, &second_half}) {
+      auto written = other.write(*batch);
+      ASSERT_TRUE(written.has_value()) << written.error().message;
+      inserted_b += written->inserted;
+    }
+  });
+  for (int round = 0; round < 2; ++round) {
+    auto written = store_->write(all);
+    ASSERT_TRUE(written.has_value()) << written.error().message;
+    inserted_a += written->inserted;
+  }
+  writer_b.join();
+
+  EXPECT_EQ(inserted_a + inserted_b, all.size());
+  EXPECT_EQ(count("SELECT count(*) FROM otp_events"), all.size());
+  EXPECT_EQ(count("SELECT count(DISTINCT id) FROM otp_events"), all.size());
+  EXPECT_EQ(count("SELECT count(*) FROM otp_event_ids"), all.size());
+  EXPECT_EQ(count("SELECT count(*) FROM verifications"), kVerifications);
+  EXPECT_EQ(count("SELECT sum(attempts) FROM verifications"), kVerifications);
+  EXPECT_EQ(count("SELECT count(*) FROM verifications WHERE status = 'approved'"
+                  " AND delivery_status = 'sent' AND created_at IS NOT NULL"),
+            kVerifications);
+}
+
+TEST_F(PgEventStoreTest, TheLifecycleStatusOfHighestRankWinsWithinABatch) {
+  // approved > canceled > max_attempts_reached > expired > pending, each decided inside one
+  // batch (0012 maps the highest otp_lifecycle_rank back to its status).
+  struct Case {
+    std::vector<const char*> types;
+    const char* status;
+  };
+  const std::vector<Case> cases = {
+      {{"verification.created"}, "pending"},
+      {{"verification.created", "verification.expired"}, "expired"},
+      {{"verification.expired", "verification.max_attempts_reached", "verification.created"},
+       "max_attempts_reached"},
+      {{"verification.max_attempts_reached", "verification.canceled", "verification.expired"},
+       "canceled"},
+      {{"verification.canceled", "verification.approved", "verification.max_attempts_reached"},
+       "approved"},
+      {{"verification.check_failed", "delivery.sent"}, "pending"},
+  };
+  for (std::size_t c = 0; c < cases.size(); ++c) {
+    auto vid = new_vid();
+    std::vector<messages::Event> batch;
+    for (std::size_t i = 0; i < cases[c].types.size(); ++i) {
+      batch.push_back(make_event(
+          "s" + std::to_string(c) + "-" + std::to_string(i), cases[c].types[i], vid,
+          static_cast<std::int64_t>(i) * 1000,
+          cases[c].types[i] == std::string("delivery.sent") ? sent_data() : json::object()));
+    }
+    write(batch);
+    EXPECT_EQ(verification(vid)["lifecycle_status"], cases[c].status) << "case " << c;
+  }
+}
+
+TEST_F(PgEventStoreTest, TextWithQuotesBackslashesControlsAndNonAsciiIsStoredExactly) {
+  // The batch travels as JSON text written by hand (pg_event_store.cc): every string that is
+  // not plain ASCII must arrive exactly as published, in otp_events and in the projection.
+  auto vid = new_vid();
+  json data = created_data();
+  data["recipient_masked"] = "+49 \"1\\2\"\t*** ü 東京 \u0001";
+  data["country"] = "D\\E";
+  data["note"] = "line\nbreak";
+  write({make_event("x-created", "verification.created", vid, 0, data),
+         make_event("x-failed", "delivery.failed", vid, 1'000,
+                    {{"provider", "vo\"nage"}, {"error_code", "E\\1\t"}, {"attempt", 1}})});
+  auto rows = query(
+      "SELECT recipient_masked, country, delivery_provider, delivery_error_code FROM verifications"
+      " WHERE verification_id = $1",
+      {vid});
+  ASSERT_EQ(rows.size(), 1U);
+  EXPECT_EQ(rows[0][0], data["recipient_masked"].get<std::string>());
+  EXPECT_EQ(rows[0][1], "D\\E");
+  EXPECT_EQ(rows[0][2], "vo\"nage");
+  EXPECT_EQ(rows[0][3], "E\\1\t");
+  auto stored = query("SELECT data::text FROM otp_events WHERE id = 'x-created'");
+  ASSERT_EQ(stored.size(), 1U);
+  EXPECT_EQ(json::parse(*stored[0][0]), data);
+}
+
 TEST(PgConnectionErrors, AnUnreachableServerIsUnavailable) {
   // Port 1 on loopback: nothing listens there.
   pg::PgConnection nowhere(config::Secret("postgresql://otp@127.0.0.1:1/otp?connect_timeout=2"),
