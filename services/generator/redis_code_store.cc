@@ -2,6 +2,7 @@
 
 #include "services/generator/lua_scripts.h"
 
+#include <algorithm>
 #include <charconv>
 #include <cstdio>
 
@@ -302,16 +303,35 @@ std::vector<Result<BatchAnswer>> RedisCodeStore::run_batch(std::span<const Batch
   };
 
   std::vector<std::vector<std::string>> phase1;
-  phase1.reserve(steps.size() * 2);
+  phase1.reserve(steps.size() + 1);
+  // The tenant's bucket once per tenant (and rate) for all its sends in the batch: the first n
+  // in order get the n tokens there are, as one by one.
+  struct Bucket {
+    std::vector<std::string> args;  ///< tenant, rate, burst
+    std::vector<std::size_t> steps;
+    std::size_t reply = 0;
+  };
+  std::vector<Bucket> buckets;
+  std::vector<std::size_t> bucket_of(steps.size(), 0);
+  for (std::size_t i = 0; i < steps.size(); ++i) {
+    const auto* request = std::get_if<IssueRequest>(&steps[i]);
+    if (request == nullptr || !request->token) continue;
+    auto args = token_args(*request->token);
+    args.insert(args.begin(), request->tenant);
+    auto found = std::find_if(buckets.begin(), buckets.end(),
+                              [&](const Bucket& bucket) { return bucket.args == args; });
+    if (found == buckets.end()) found = buckets.insert(buckets.end(), Bucket{.args = args});
+    found->steps.push_back(i);
+    bucket_of[i] = static_cast<std::size_t>(found - buckets.begin());
+  }
+  for (auto& bucket : buckets) {
+    bucket.reply = phase1.size();
+    phase1.push_back(bucket_command(bucket.args, bucket.steps.size()));
+  }
   std::vector<std::size_t> first_reply(steps.size());
   for (std::size_t i = 0; i < steps.size(); ++i) {
     first_reply[i] = phase1.size();
     if (const auto* request = std::get_if<IssueRequest>(&steps[i])) {
-      if (request->token) {
-        const std::string bucket_keys[] = {bucket_key(request->tenant)};
-        phase1.push_back(redis::RedisClient::eval_sha_command(bucket_script_, bucket_keys,
-                                                              token_args(*request->token)));
-      }
       phase1.push_back({"SET", index_key(request->tenant, request->verification_id),
                         index_value(*request), "NX", "GET", "PX",
                         std::to_string((request->ttl + request->retention).count())});
@@ -331,21 +351,40 @@ std::vector<Result<BatchAnswer>> RedisCodeStore::run_batch(std::span<const Batch
   auto replies1 = client_.pipeline(phase1);
   if (!replies1) return fail_open(replies1.error());
 
+  // Per bucket: how many of its sends got a token, and when the others may retry.
+  std::vector<Result<std::pair<std::size_t, std::chrono::milliseconds>>> grants;
+  for (auto& bucket : buckets) {
+    auto reply = std::move((*replies1)[bucket.reply]);
+    Result<redis::RedisReply> answer = redis::RedisReply{redis::RedisNil{}};
+    if (reply.is_error() && reply.error()->message.starts_with("NOSCRIPT")) {
+      const auto command = bucket_command(bucket.args, bucket.steps.size());
+      const std::span<const std::string> keys(command.data() + 3, 1);
+      const std::span<const std::string> args(command.data() + 4, command.size() - 4);
+      answer = client_.run_script(bucket_script_, keys, args);
+    } else {
+      answer = redis::reject_error_reply(std::move(reply), "EVALSHA bucket");
+    }
+    grants.push_back(granted_tokens(std::move(answer)));
+  }
+
   std::vector<Open> open;
   open.reserve(steps.size());
   for (std::size_t i = 0; i < steps.size(); ++i) {
     auto* reply = &(*replies1)[first_reply[i]];
     if (const auto* request = std::get_if<IssueRequest>(&steps[i])) {
-      std::optional<Result<redis::RedisReply>> bucket;
+      // The token: nullopt = no bucket, else the wait (nullopt inside: granted).
+      std::optional<Result<std::optional<std::chrono::milliseconds>>> wait;
       if (request->token) {
-        bucket = std::move(*reply);
-        ++reply;
-        if (bucket->value().is_error() &&
-            bucket->value().error()->message.starts_with("NOSCRIPT")) {
-          const std::string bucket_keys[] = {bucket_key(request->tenant)};
-          bucket = client_.run_script(bucket_script_, bucket_keys, token_args(*request->token));
+        const auto& bucket = buckets[bucket_of[i]];
+        const auto& grant = grants[bucket_of[i]];
+        const auto rank = static_cast<std::size_t>(
+            std::find(bucket.steps.begin(), bucket.steps.end(), i) - bucket.steps.begin());
+        if (!grant) {
+          wait = tl::unexpected(grant.error());
+        } else if (rank < grant->first) {
+          wait = std::optional<std::chrono::milliseconds>();
         } else {
-          bucket = redis::reject_error_reply(std::move(**bucket), "EVALSHA bucket");
+          wait = refused_token(*request->token, grant->second);
         }
       }
       auto claim = redis::reject_error_reply(std::move(*reply), "SET index");
@@ -355,16 +394,15 @@ std::vector<Result<BatchAnswer>> RedisCodeStore::run_batch(std::span<const Batch
       }
       const std::string index = index_key(request->tenant, request->verification_id);
       const bool claimed = claim->is_nil();
-      if (bucket) {
-        auto wait = token_answer(std::move(*bucket), *request->token);
-        if (!wait) {
-          answers[i] = tl::unexpected(wait.error());
+      if (wait) {
+        if (!*wait) {
+          answers[i] = tl::unexpected(wait->error());
           continue;
         }
-        if (*wait) {
+        if (**wait) {
           if (claimed) (void)client_.command({"DEL", index});
           answers[i] = BatchAnswer{
-              IssuedCode{.outcome = IssueOutcome::kTenantLimited, .retry_after = **wait}};
+              IssuedCode{.outcome = IssueOutcome::kTenantLimited, .retry_after = ***wait}};
           continue;
         }
       }
@@ -631,15 +669,26 @@ Result<std::optional<std::chrono::milliseconds>> RedisCodeStore::take_send_token
   return token_answer(client_.run_script(bucket_script_, keys, args), token);
 }
 
-Result<std::optional<std::chrono::milliseconds>> RedisCodeStore::token_answer(
-    Result<redis::RedisReply> reply, const SendToken& token) {
+std::vector<std::string> RedisCodeStore::bucket_command(
+    std::span<const std::string> tenant_rate_burst, std::size_t count) const {
+  const std::string keys[] = {bucket_key(tenant_rate_burst[0])};
+  const std::string args[] = {tenant_rate_burst[1], tenant_rate_burst[2], std::to_string(count)};
+  return redis::RedisClient::eval_sha_command(bucket_script_, keys, args);
+}
+
+Result<std::pair<std::size_t, std::chrono::milliseconds>> RedisCodeStore::granted_tokens(
+    Result<redis::RedisReply> reply) {
   if (!reply) return tl::unexpected(reply.error());
   auto fields = strings_of(*reply);
-  if (!fields) return malformed("bucket");
-  if (fields->front() == "ok") return std::nullopt;
-  if (fields->front() != "limited" || fields->size() != 2) return malformed("bucket");
-  auto retry_after = to_int((*fields)[1]);
-  if (!retry_after) return malformed("bucket");
+  if (!fields || fields->size() != 3 || fields->front() != "granted") return malformed("bucket");
+  auto granted = to_int((*fields)[1]);
+  auto wait = to_int((*fields)[2]);
+  if (!granted || !wait || *granted < 0) return malformed("bucket");
+  return std::pair{static_cast<std::size_t>(*granted), std::chrono::milliseconds(*wait)};
+}
+
+Result<std::optional<std::chrono::milliseconds>> RedisCodeStore::refused_token(
+    const SendToken& token, std::chrono::milliseconds retry_after) {
   // A request that already issued its verification is a replay: it must get its stored answer,
   // not a refusal. Checked only on refusal, so the common path stays one round trip.
   auto prior = redis::reject_error_reply(
@@ -649,7 +698,19 @@ Result<std::optional<std::chrono::milliseconds>> RedisCodeStore::token_answer(
   if (!prior) return tl::unexpected(prior.error());
   const auto* exists = prior->integer();
   if (exists != nullptr && *exists == 1) return std::nullopt;
-  return std::chrono::milliseconds(*retry_after);
+  return retry_after;
+}
+
+Result<std::optional<std::chrono::milliseconds>> RedisCodeStore::token_answer(
+    Result<redis::RedisReply> reply, const SendToken& token) {
+  if (!reply) return tl::unexpected(reply.error());
+  auto fields = strings_of(*reply);
+  if (!fields) return malformed("bucket");
+  if (fields->front() == "ok") return std::nullopt;
+  if (fields->front() != "limited" || fields->size() != 2) return malformed("bucket");
+  auto retry_after = to_int((*fields)[1]);
+  if (!retry_after) return malformed("bucket");
+  return refused_token(token, std::chrono::milliseconds(*retry_after));
 }
 
 }  // namespace otp::generator

@@ -1,9 +1,12 @@
--- Takes one token from a tenant's send bucket (a token bucket over all the tenant's sends).
+-- Takes tokens from a tenant's send bucket (a token bucket over all the tenant's sends).
 -- KEYS[1] bucket hash  otp:{<tenant>}:bucket  {tokens, at_ms}. Its own hash tag, so in Redis
 --         Cluster it lives in another slot than the verifications: a separate script call.
--- ARGV    refill rate (tokens per second, may be fractional), capacity (burst)
--- Returns {'ok'} or {'limited', retry_after_ms}.
+-- ARGV    refill rate (tokens per second, may be fractional), capacity (burst), and optionally
+--         how many sends want a token (a batch of the tenant's sends: one call for all of them)
+-- Returns, for one send: {'ok'} or {'limited', retry_after_ms}; with a count: {'granted', n,
+-- retry_after_ms} (the first n sends got a token; the others may retry after retry_after_ms).
 local rate, burst = tonumber(ARGV[1]), tonumber(ARGV[2])
+local want = tonumber(ARGV[3] or '0')
 local now = redis_now_ms()
 
 local b = redis.call('HMGET', KEYS[1], 'tokens', 'at_ms')
@@ -12,7 +15,13 @@ if now > at then tokens = math.min(burst, tokens + (now - at) * rate / 1000) end
 if tokens > burst then tokens = burst end
 
 local result
-if tokens >= 1 then
+if want > 0 then
+  local granted = math.min(want, math.floor(tokens))
+  tokens = tokens - granted
+  local wait = 0
+  if granted < want then wait = math.ceil((1 - tokens) * 1000 / rate) end
+  result = {'granted', string.format('%d', granted), string.format('%d', wait)}
+elseif tokens >= 1 then
   tokens = tokens - 1
   result = {'ok'}
 else

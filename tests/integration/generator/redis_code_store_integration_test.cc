@@ -561,6 +561,35 @@ TEST_F(RedisBatchTest, AfterScriptFlushTheWholeBatchRunsOnce) {
   EXPECT_EQ(field(vid('a'), "attempts"), "1");
 }
 
+TEST_F(RedisBatchTest, OneBucketCallGrantsTheTenantsTokensToItsFirstSendsInOrder) {
+  auto with_token = [&](const std::string& vid_, const std::string& request_id) {
+    auto request = issue_request(vid_, request_id);
+    request.token = SendToken{.tenant = tenant_,
+                              .recipient_hash = request.recipient_hash,
+                              .request_id = request_id,
+                              .rate_per_second = 0.5,
+                              .burst = 3};
+    return request;
+  };
+  ASSERT_TRUE(store_->issue(with_token(vid('a'), "req-a")).has_value());  // 2 tokens left
+  const std::vector<BatchStep> steps{with_token(vid('b'), "req-b"), with_token(vid('c'), "req-c"),
+                                     with_token(vid('d'), "req-d"),
+                                     with_token(vid('a'), "req-a"),  // a replay: passes
+                                     with_token(vid('e'), "req-e")};
+  auto answers = store_->run_batch(steps);
+  std::vector<IssueOutcome> outcomes;
+  for (const auto& answer : answers) {
+    ASSERT_TRUE(answer.has_value()) << answer.error().message;
+    outcomes.push_back(std::get<IssuedCode>(*answer).outcome);
+  }
+  EXPECT_EQ(outcomes,
+            (std::vector<IssueOutcome>{IssueOutcome::kCreated, IssueOutcome::kCreated,
+                                       IssueOutcome::kTenantLimited, IssueOutcome::kReplayed,
+                                       IssueOutcome::kTenantLimited}));
+  EXPECT_GT(std::get<IssuedCode>(*answers[2]).retry_after, 0ms);
+  EXPECT_FALSE(store_->lookup(tenant_, vid('d')).value().has_value());  // claim released
+}
+
 TEST_F(RedisBatchTest, RedisDownFailsEveryStepAsUnavailable) {
   redis::RedisOptions nowhere;
   nowhere.port = 1;
