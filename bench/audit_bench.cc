@@ -16,6 +16,12 @@
 // partitions of the events topic (records are keyed by verification id, so partitions never
 // share a verification). The rate is every writer's events over the time from the common start
 // until the last writer finished.
+//
+// The machine is shared, so wall-clock rates move with its load. Each run therefore also prints
+// the CPU time it cost per 1,000 events: this process's (building and sending batches) and the
+// PostgreSQL backends' of the writers' connections (from /proc/<pid>/stat, so only when the
+// server runs on this machine; WAL writer, checkpointer and autovacuum are not counted), and
+// what that makes per CPU-second. That figure barely depends on the load.
 
 #include "common/pg/pg_connection.h"
 #include "common/random/rng.h"
@@ -30,15 +36,46 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <fstream>
+#include <iterator>
 #include <memory>
+#include <sstream>
 #include <string>
+#include <sys/resource.h>
 #include <thread>
+#include <unistd.h>
 #include <vector>
 
 namespace {
 
 using nlohmann::json;
 std::size_t batch_size = 1000;
+
+/// CPU seconds (user + system) a process used so far, or a negative value when /proc does not
+/// show it (another machine's PostgreSQL).
+double process_cpu_seconds(const std::string& pid) {
+  std::ifstream stat("/proc/" + pid + "/stat");
+  std::string text((std::istreambuf_iterator<char>(stat)), std::istreambuf_iterator<char>());
+  auto name_end = text.rfind(')');  // the command name may hold spaces
+  if (name_end == std::string::npos) return -1;
+  std::istringstream fields(text.substr(name_end + 2));
+  std::string field;
+  double ticks = 0;
+  // After the name: state is field 3; utime and stime are fields 14 and 15.
+  for (int index = 3; index <= 15 && fields >> field; ++index) {
+    if (index >= 14) ticks += std::strtod(field.c_str(), nullptr);
+  }
+  return ticks / static_cast<double>(sysconf(_SC_CLK_TCK));
+}
+
+double own_cpu_seconds() {
+  rusage usage{};
+  getrusage(RUSAGE_SELF, &usage);
+  auto seconds = [](const timeval& t) {
+    return static_cast<double>(t.tv_sec) + static_cast<double>(t.tv_usec) / 1e6;
+  };
+  return seconds(usage.ru_utime) + seconds(usage.ru_stime);
+}
 
 std::vector<otp::messages::Event> make_batch(std::size_t first_verification, otp::TimePoint start) {
   std::vector<otp::messages::Event> batch;
@@ -126,11 +163,26 @@ int main(int argc, char** argv) {
     }
     stores.push_back(std::make_unique<otp::audit::PgEventStore>(*connections.back()));
   }
+  std::vector<std::string> backends;
+  for (auto& connection : connections) {
+    auto pid = connection->exec("SELECT pg_backend_pid()");
+    if (pid && pid->size() == 1 && pid->front()[0]) backends.push_back(*pid->front()[0]);
+  }
+  auto server_cpu = [&] {
+    double total = 0;
+    for (const auto& pid : backends) {
+      double used = process_cpu_seconds(pid);
+      if (used < 0) return -1.0;
+      total += used;
+    }
+    return total;
+  };
 
   // Inside the current month, so the partitions exist as in steady state.
   auto start = std::chrono::system_clock::now() - std::chrono::hours(1);
   std::size_t next_verification = 0;
   std::vector<double> rates;
+  std::vector<double> per_cpu_second;
   for (std::size_t run = 0; run < runs; ++run) {
     // Every writer's batches are made before the clock starts; each writer has its own
     // verifications, as the partitions of the events topic do.
@@ -161,21 +213,39 @@ int main(int argc, char** argv) {
       });
     }
     while (ready.load() < writers) std::this_thread::yield();
+    double client_before = own_cpu_seconds();
+    double server_before = server_cpu();
     auto began = std::chrono::steady_clock::now();
     go.store(true);
     for (auto& thread : threads) thread.join();
     std::chrono::duration<double> elapsed = std::chrono::steady_clock::now() - began;
+    double client_used = own_cpu_seconds() - client_before;
+    double server_after = server_cpu();
     if (failed.load()) return 1;
     auto events = writers * batches * batch_size;
     double rate = static_cast<double>(events) / elapsed.count();
     rates.push_back(rate);
-    std::printf("run %zu: %zu events in %.3f s = %.0f events/s\n", run + 1, events, elapsed.count(),
+    std::printf("run %zu: %zu events in %.3f s = %.0f events/s", run + 1, events, elapsed.count(),
                 rate);
+    double thousands = static_cast<double>(events) / 1000.0;
+    if (server_before >= 0 && server_after >= 0) {
+      double server_used = server_after - server_before;
+      per_cpu_second.push_back(static_cast<double>(events) / (client_used + server_used));
+      std::printf("; CPU per 1,000 events: client %.1f ms + server %.1f ms = %.0f events/CPU-s",
+                  client_used * 1000 / thousands, server_used * 1000 / thousands,
+                  per_cpu_second.back());
+    }
+    std::printf("\n");
   }
   std::sort(rates.begin(), rates.end());
+  std::sort(per_cpu_second.begin(), per_cpu_second.end());
   std::printf(
       "median: %.0f events/s over %zu runs (batches of %zu, %zu writer%s, projection "
       "maintained)\n",
       rates[rates.size() / 2], runs, batch_size, writers, writers == 1 ? "" : "s");
+  if (!per_cpu_second.empty()) {
+    std::printf("median CPU cost: %.0f events per CPU-second (client + server backends)\n",
+                per_cpu_second[per_cpu_second.size() / 2]);
+  }
   return 0;
 }
