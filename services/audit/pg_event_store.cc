@@ -18,10 +18,10 @@ namespace {
 using nlohmann::json;
 
 // The whole batch travels as one jsonb parameter to otp_audit_write_batch
-// (schemas/sql/0010_audit_ingest.sql), which creates the partitions the batch needs, claims the
-// ids in otp_event_ids, inserts only the claimed events and folds them into `verifications`. It
-// is a PL/pgSQL function so that its one big statement is planned once per connection, not once
-// per batch: one round trip and no planning per batch.
+// (schemas/sql/0010_audit_ingest.sql, 0012_audit_fast_ingest.sql), which creates the partitions the
+// batch needs, claims the ids in otp_event_ids, inserts only the claimed events and folds them into
+// `verifications`. It is a PL/pgSQL function so that its one big statement is planned once per
+// connection, not once per batch: one round trip and no planning per batch.
 constexpr char kWriteBatch[] =
     "SELECT inserted_events, projected_rows FROM otp_audit_write_batch($1::jsonb, "
     "$2::timestamptz[])";

@@ -11,14 +11,14 @@ namespace otp::audit {
 inline constexpr char kWebhookReceiptTenant[] = "_provider";
 inline constexpr char kWebhookReceiptVerificationId[] = "otp_00000000000000000000000000000000";
 
-/// `EventStore` on PostgreSQL (schemas/sql/0001, 0002, 0010_audit_ingest): per batch, one
-/// transaction with one statement, `otp_audit_write_batch(rows, months)`, which creates the
-/// monthly partitions of `otp_events` the batch needs, claims the event ids in `otp_event_ids`
-/// (ON CONFLICT (id) DO NOTHING), inserts only the claimed events into `otp_events` and folds them
-/// into `verifications`. It is PL/pgSQL so that its statement is planned once per connection. An
-/// id repeated within a batch is sent once (its first occurrence). A broken connection is replaced
-/// transparently (see `pg::PgConnection`); other errors come back as values for the runner to
-/// retry.
+/// `EventStore` on PostgreSQL (schemas/sql/0001, 0002, 0010_audit_ingest, 0012_audit_fast_ingest):
+/// per batch, one transaction with one statement, `otp_audit_write_batch(rows, months)`, which
+/// creates the monthly partitions of `otp_events` the batch needs, claims the event ids in
+/// `otp_event_ids` (ON CONFLICT (id) DO NOTHING), inserts only the claimed events into `otp_events`
+/// and folds them into `verifications`. It is PL/pgSQL so that its statement is planned once per
+/// connection. An id repeated within a batch is sent once (its first occurrence). A broken
+/// connection is replaced transparently (see `pg::PgConnection`); other errors come back as values
+/// for the runner to retry.
 ///
 /// Borrows the connection, which must outlive it. Not thread-safe.
 class PgEventStore final : public EventStore {
