@@ -3,6 +3,8 @@
 #include <pqxx/pqxx>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
+#include <cstdint>
 #include <poll.h>
 #include <string_view>
 #include <utility>
@@ -85,6 +87,25 @@ class GoodbyeListener final : public pqxx::errorhandler {
 
   bool said_goodbye = false;
 };
+
+}  // namespace
+
+std::string with_connect_timeout(std::string_view url, std::chrono::seconds timeout) {
+  std::string out(url);
+  if (out.find("connect_timeout=") != std::string::npos) return out;
+  const auto seconds = std::to_string(std::max<std::int64_t>(2, timeout.count()));
+  if (out.starts_with("postgresql://") || out.starts_with("postgres://")) {
+    // Query parameters go before a fragment; libpq URLs have none, so appending is enough.
+    out += (out.find('?') == std::string::npos ? "?" : "&");
+    out += "connect_timeout=" + seconds;
+  } else {
+    out += (out.empty() ? "" : " ");
+    out += "connect_timeout=" + seconds;
+  }
+  return out;
+}
+
+namespace {
 
 /// One libpqxx connection and its listener (declared after it: destroyed before it).
 struct Session {
@@ -178,7 +199,8 @@ struct PgConnection::Impl {
     if (is_open() && still_alive(*session)) return {};
     session.reset();
     try {
-      auto fresh = std::make_unique<Session>(url.reveal());
+      auto fresh =
+          std::make_unique<Session>(with_connect_timeout(url.reveal(), options.connect_timeout));
       auto& connection = fresh->connection;
       // set_variable (not a raw SET) so that libpqxx restores them if it ever reconnects itself.
       connection.set_variable("application_name", connection.quote(options.application_name));

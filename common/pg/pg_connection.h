@@ -8,6 +8,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace otp::pg {
@@ -23,7 +24,14 @@ struct PgOptions {
   std::string application_name = "otp";
   /// Server-side limit per statement, so a stuck query fails instead of hanging the caller.
   std::chrono::milliseconds statement_timeout{30'000};
+  /// libpq's `connect_timeout` (whole seconds, at least 2), unless the URL sets its own: a server
+  /// that accepts the connection but never answers fails the call instead of hanging it.
+  std::chrono::seconds connect_timeout{5};
 };
+
+/// The connection string libpq gets: `url` (a `postgresql://` URL or `key=value` pairs) with
+/// `connect_timeout` added, unless it already names one.
+[[nodiscard]] std::string with_connect_timeout(std::string_view url, std::chrono::seconds timeout);
 
 /// One open transaction, handed to the body of `PgConnection::transact`. Valid only inside it.
 class Transaction {
