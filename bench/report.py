@@ -64,7 +64,7 @@ def main():
                               "processes": sorted(processes, key=lambda p: p["process"])})
     # Stage benchmarks print their own summaries: kept verbatim.
     report["stages"] = {}
-    for name in ("generator", "delivery", "http-async", "http-sync", "audit"):
+    for name in ("generator", "delivery", "http-async", "http-sync", "audit", "audit-2"):
         path = os.path.join(work, name + ".txt")
         if os.path.exists(path):
             with open(path, errors="replace") as f:
@@ -113,7 +113,8 @@ def main():
     titles = {"generator": "Generator (otp_generator_bench)",
               "delivery": "Delivery (otp_delivery_throughput_bench, 100 ms provider)",
               "http-async": "HTTP intake, async (wrk)", "http-sync": "HTTP intake, sync (wrk)",
-              "audit": "Audit ingest (otp_audit_bench)"}
+              "audit": "Audit ingest (otp_audit_bench, one writer)",
+              "audit-2": "Audit ingest (otp_audit_bench --writers 2: two otp-audit processes)"}
     for name, output in report["stages"].items():
         lines += [f"## {titles[name]}", "", "```", output.rstrip()[-6000:], "```", ""]
     with open(out + ".md", "w") as f:
