@@ -6,6 +6,7 @@
 
 #include <arpa/inet.h>
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <future>
 #include <mutex>
@@ -45,9 +46,13 @@ class TinyServer {
     ::shutdown(fd_, SHUT_RDWR);
     ::close(fd_);
     acceptor_.join();
-    std::lock_guard lock(mutex_);
-    for (int fd : clients_) ::shutdown(fd, SHUT_RDWR);
-    for (auto& thread : workers_) thread.join();  // a sleeping one finishes its delay first
+    std::vector<std::thread> workers;
+    {
+      std::lock_guard lock(mutex_);
+      for (int fd : clients_) ::shutdown(fd, SHUT_RDWR);
+      workers.swap(workers_);
+    }
+    for (auto& thread : workers) thread.join();  // a sleeping one finishes its delay first
   }
 
   [[nodiscard]] std::string url(const std::string& path) const {
@@ -68,6 +73,18 @@ class TinyServer {
     }
   }
 
+  /// Closes `client` and forgets it (the destructor shuts down only open ones). With `reset`,
+  /// the peer gets a TCP RST instead of a FIN (SO_LINGER with a zero timeout).
+  void close_client(int client, bool reset = false) {
+    if (reset) {
+      linger abort{.l_onoff = 1, .l_linger = 0};
+      ::setsockopt(client, SOL_SOCKET, SO_LINGER, &abort, sizeof abort);
+    }
+    std::lock_guard lock(mutex_);
+    std::erase(clients_, client);
+    ::close(client);
+  }
+
   void serve(int client) {
     std::string buffer;
     char chunk[4096];
@@ -76,7 +93,7 @@ class TinyServer {
       while (header_end == std::string::npos) {
         ssize_t got = ::recv(client, chunk, sizeof chunk, 0);
         if (got <= 0) {
-          ::close(client);
+          close_client(client);
           return;
         }
         buffer.append(chunk, static_cast<std::size_t>(got));
@@ -90,7 +107,7 @@ class TinyServer {
       while (buffer.size() < header_end + 4 + length) {
         ssize_t got = ::recv(client, chunk, sizeof chunk, 0);
         if (got <= 0) {
-          ::close(client);
+          close_client(client);
           return;
         }
         buffer.append(chunk, static_cast<std::size_t>(got));
@@ -100,6 +117,10 @@ class TinyServer {
       std::string line = head.substr(0, head.find("\r\n"));  // "POST /path HTTP/1.1"
       std::string method = line.substr(0, line.find(' '));
       std::string path = line.substr(method.size() + 1, line.rfind(' ') - method.size() - 1);
+      if (path == "/reset") {  // the connection dies under this request, with no answer
+        close_client(client, true);
+        return;
+      }
 
       int now = ++active_;
       int seen = max_concurrent_.load();
@@ -235,6 +256,109 @@ TEST(CurlMultiClientTest, TransportFailuresAreClassified) {
   EXPECT_EQ(codes.count(Errc::kTimeout), 1U);
   EXPECT_EQ(codes.count(Errc::kUnavailable), 1U);
   EXPECT_EQ(codes.count(Errc::kInternal), 1U);
+}
+
+TEST(CurlMultiClientTest, HundredsOfRequestsInFlightAllComplete) {
+  // More sockets than one epoll_wait returns at once (256), each answered after a delay.
+  TinyServer server(200ms);
+  CurlMultiClient client(CurlMultiOptions{.max_connections = 400, .max_host_connections = 0});
+  constexpr int kRequests = 400;
+  Outcomes outcomes(kRequests);
+  for (int i = 0; i < kRequests; ++i) {
+    client.submit(post(server.url("/m/" + std::to_string(i)), std::to_string(i)),
+                  outcomes.callback());
+  }
+  auto results = outcomes.wait();
+  ASSERT_EQ(results.size(), static_cast<std::size_t>(kRequests));
+  std::set<std::string> bodies;
+  for (const auto& result : results) {
+    ASSERT_TRUE(result.has_value()) << result.error().message;
+    EXPECT_EQ(result->status, 200);
+    bodies.insert(result->body);
+  }
+  EXPECT_EQ(bodies.size(), static_cast<std::size_t>(kRequests)) << "every answer reached its own";
+  EXPECT_GE(server.max_concurrent(), kRequests / 2) << "requests were not concurrent";
+  EXPECT_EQ(client.in_flight(), 0U);
+}
+
+TEST(CurlMultiClientTest, TimeoutsFireOnTimeWhileOtherRequestsComplete) {
+  TinyServer slow(3000ms);
+  TinyServer fast(10ms);
+  CurlMultiClient client;
+  constexpr int kEach = 20;
+  Outcomes outcomes(2 * kEach);
+  const auto started = std::chrono::steady_clock::now();
+  for (int i = 0; i < kEach; ++i) {
+    client.submit(post(slow.url("/slow"), "", 150ms), outcomes.callback());
+    client.submit(post(fast.url("/fast"), std::to_string(i)), outcomes.callback());
+  }
+  auto results = outcomes.wait();
+  const auto waited = std::chrono::steady_clock::now() - started;
+  ASSERT_EQ(results.size(), static_cast<std::size_t>(2 * kEach));
+  int timeouts = 0;
+  int answers = 0;
+  for (const auto& result : results) {
+    if (result.has_value()) {
+      ++answers;
+      EXPECT_EQ(result->status, 200);
+    } else {
+      ++timeouts;
+      EXPECT_EQ(result.error().code, Errc::kTimeout) << result.error().message;
+    }
+  }
+  EXPECT_EQ(timeouts, kEach);
+  EXPECT_EQ(answers, kEach);
+  // libcurl's timer drives the loop: the 150 ms timeouts fire long before the slow server's 3 s.
+  EXPECT_LT(waited, 2000ms);
+}
+
+TEST(CurlMultiClientTest, AConnectionResetFailsOnlyItsRequest) {
+  TinyServer server(100ms);
+  CurlMultiClient client;
+  constexpr int kOthers = 10;
+  Outcomes outcomes(kOthers + 1);
+  for (int i = 0; i < kOthers / 2; ++i) {
+    client.submit(post(server.url("/ok"), std::to_string(i)), outcomes.callback());
+  }
+  client.submit(post(server.url("/reset"), "x"), outcomes.callback());
+  for (int i = kOthers / 2; i < kOthers; ++i) {
+    client.submit(post(server.url("/ok"), std::to_string(i)), outcomes.callback());
+  }
+  auto results = outcomes.wait();
+  ASSERT_EQ(results.size(), static_cast<std::size_t>(kOthers + 1));
+  int failed = 0;
+  for (const auto& result : results) {
+    if (!result) {
+      ++failed;
+      EXPECT_EQ(result.error().code, Errc::kUnavailable) << result.error().message;
+      EXPECT_EQ(result.error().message.find("/reset"), std::string::npos) << "no path in errors";
+      continue;
+    }
+    EXPECT_EQ(result->status, 200);
+    EXPECT_EQ(result->body.rfind("POST /ok ", 0), 0U) << result->body;
+  }
+  EXPECT_EQ(failed, 1);
+  // The client still works afterwards.
+  Outcomes after(1);
+  client.submit(post(server.url("/ok"), "after"), after.callback());
+  auto last = after.wait();
+  ASSERT_TRUE(last.at(0).has_value()) << last.at(0).error().message;
+  EXPECT_EQ(last.at(0)->body, "POST /ok after");
+}
+
+TEST(CurlMultiClientTest, AnIdleLoopStartsANewRequestAtOnce) {
+  // Each request is submitted while the loop sleeps (it waits up to 1 s when nothing is due): the
+  // submit must wake it, or these 20 round trips would take about 20 s.
+  TinyServer server(0ms);
+  CurlMultiClient client;
+  const auto started = std::chrono::steady_clock::now();
+  for (int i = 0; i < 20; ++i) {
+    Outcomes one(1);
+    client.submit(post(server.url("/idle"), "x"), one.callback());
+    auto results = one.wait();
+    ASSERT_TRUE(results.at(0).has_value()) << results.at(0).error().message;
+  }
+  EXPECT_LT(std::chrono::steady_clock::now() - started, 5s);
 }
 
 TEST(CurlMultiClientTest, DestructionAnswersWhatIsStillRunning) {
