@@ -24,6 +24,7 @@
 #include "common/messages/messages.h"
 #include "common/messages/topics.h"
 #include "common/random/rng.h"
+#include "common/redis/redis_client.h"
 #include "tests/support/subprocess.h"
 
 #include <algorithm>
@@ -31,6 +32,7 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <map>
 #include <mutex>
@@ -166,10 +168,12 @@ class Bench {
     std::printf("machine: %u hardware threads; broker, Redis and this publisher co-located\n",
                 std::thread::hardware_concurrency());
     auto sends = make_sends(options_.requests, "s");
+    auto cpu = cpu_now();
     const auto send_seconds = timed_burst(sends.records, sends.ids);
     std::printf("sends:   %d requests in %.2f s = %.0f requests/s (%d pending, %zu jobs so far)\n",
                 options_.requests, send_seconds, options_.requests / send_seconds,
                 count_outcome(sends.ids, messages::Outcome::kPending), jobs_.size());
+    print_cpu("sends", cpu, options_.requests);
 
     std::vector<kafka::OutboundRecord> checks;
     std::vector<std::string> check_ids;
@@ -178,10 +182,12 @@ class Bench {
       checks.push_back(verify(sends.vids[i], code_of(sends.vids[i]), id));
       check_ids.push_back(id);
     }
+    cpu = cpu_now();
     const auto check_seconds = timed_burst(checks, check_ids);
     std::printf("checks:  %zu requests in %.2f s = %.0f requests/s (%d approved)\n", checks.size(),
                 check_seconds, static_cast<double>(checks.size()) / check_seconds,
                 count_outcome(check_ids, messages::Outcome::kApproved));
+    print_cpu("checks", cpu, static_cast<int>(checks.size()));
 
     auto fresh = make_sends(options_.latency_requests, "l");
     publish(fresh.records);
@@ -191,6 +197,53 @@ class Bench {
   }
 
  private:
+  /// CPU seconds used so far by the generator processes (/proc/<pid>/stat utime + stime) and by
+  /// Redis (INFO cpu): per request, the figure that moves least with the machine's load.
+  struct Cpu {
+    double generator = 0;
+    double redis = 0;
+  };
+
+  Cpu cpu_now() {
+    Cpu cpu;
+    const double tick = static_cast<double>(::sysconf(_SC_CLK_TCK));
+    for (auto& generator : generators_) {
+      std::FILE* stat =
+          std::fopen(("/proc/" + std::to_string(generator.pid()) + "/stat").c_str(), "r");
+      if (stat == nullptr) continue;
+      char line[2048] = {};
+      const bool read = std::fgets(line, sizeof line, stat) != nullptr;
+      std::fclose(stat);
+      if (!read) continue;
+      // Fields after the ")" closing the command name: state is field 3, utime 14, stime 15.
+      const char* rest = std::strrchr(line, ')');
+      if (rest == nullptr) continue;
+      unsigned long utime = 0;
+      unsigned long stime = 0;
+      if (std::sscanf(rest + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &utime,
+                      &stime) == 2) {
+        cpu.generator += static_cast<double>(utime + stime) / tick;
+      }
+    }
+    redis::RedisClient client(
+        redis::RedisOptions{.host = options_.redis_host, .port = std::stoi(options_.redis_port)});
+    if (auto info = client.command({"INFO", "cpu"}); info && info->string() != nullptr) {
+      const auto& text = *info->string();
+      for (const char* field : {"used_cpu_sys:", "used_cpu_user:"}) {
+        const auto at = text.find(field);
+        if (at != std::string::npos) cpu.redis += std::atof(text.c_str() + at + std::strlen(field));
+      }
+    }
+    return cpu;
+  }
+
+  void print_cpu(const char* phase, const Cpu& before, int requests) {
+    const auto after = cpu_now();
+    std::printf("cpu:     %s: generator %.1f us per request, redis %.1f us per request\n", phase,
+                (after.generator - before.generator) * 1e6 / requests,
+                (after.redis - before.redis) * 1e6 / requests);
+  }
+
   struct Batch {
     std::vector<kafka::OutboundRecord> records;
     std::vector<std::string> ids;
