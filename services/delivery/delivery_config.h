@@ -42,7 +42,7 @@ struct DeliveryConfig {
   std::vector<std::string> providers = {"outbox"};
   std::string consumer_group;            ///< OTP_CONSUMER_GROUP, default otp-delivery-<channel>
   std::size_t concurrency = 256;         ///< OTP_DELIVERY_CONCURRENCY: requests in flight
-  std::size_t max_pending_jobs = 4096;   ///< OTP_DELIVERY_MAX_PENDING
+  std::size_t max_pending_jobs = 1024;   ///< OTP_DELIVERY_MAX_PENDING
   std::size_t max_held_retries = 20000;  ///< OTP_DELIVERY_MAX_HELD_RETRIES
   /// OTP_DELIVERY_PAUSE_AFTER_MS: a full feed is paused (and polled) after this long.
   std::chrono::milliseconds pause_after{5000};

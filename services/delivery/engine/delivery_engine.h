@@ -37,7 +37,7 @@ struct EngineOptions {
   /// Jobs read from the channel topic and not finished yet (in flight, waiting for pacing or a
   /// free slot); at it the engine stops taking records from the topic (back-pressure: the next
   /// ones wait in librdkafka's bounded prefetch queue) until a job finishes.
-  std::size_t max_pending_jobs = 4096;
+  std::size_t max_pending_jobs = 1024;
   /// Retry-topic jobs held in memory until their `not_before`; the same back-pressure.
   std::size_t max_held_retries = 20000;
   /// How long a feed may stay full without being polled. Past it the topic is paused and polling

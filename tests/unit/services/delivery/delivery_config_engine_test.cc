@@ -34,6 +34,7 @@ TEST(DeliveryConfigEngine, Defaults) {
   EXPECT_EQ(config->backoff_max, 30000ms);
   EXPECT_EQ(config->breaker_failures, 5);
   EXPECT_EQ(config->breaker_open, 5000ms);
+  EXPECT_EQ(config->max_pending_jobs, 1024U);
   EXPECT_EQ(config->pause_after, 5000ms);
   EXPECT_EQ(config->pacing.at("outbox").first, 0.0);  // unpaced
 }
