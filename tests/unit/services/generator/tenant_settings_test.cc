@@ -169,6 +169,16 @@ TEST(PhoneFacts, RegionAndPrefixOfValidNumbers) {
   auto gb = phone_facts("+442071838750");
   EXPECT_EQ(gb.country, "GB");
   EXPECT_EQ(gb.number_prefix, "+44207");
+  // Country codes shared by several regions resolve to the right one.
+  EXPECT_EQ(phone_facts("+16045551234").country, "CA");
+  EXPECT_EQ(phone_facts("+18765550123").country, "JM");
+  EXPECT_EQ(phone_facts("+17875550123").country, "PR");
+  EXPECT_EQ(phone_facts("+79161234567").country, "RU");
+  EXPECT_EQ(phone_facts("+77012345678").country, "KZ");
+  // A leading zero that belongs to the number (Italy).
+  auto it = phone_facts("+390612345678");
+  EXPECT_EQ(it.country, "IT");
+  EXPECT_EQ(it.number_prefix, "+39061");
 }
 
 TEST(PhoneFacts, UnknownRegionIsNull) {
