@@ -17,13 +17,16 @@ struct CurlMultiOptions {
 
 /// `AsyncHttpClient` over libcurl's multi interface: one event-loop thread drives every transfer,
 /// so thousands of requests can be in flight without a thread each, and connections (keep-alive,
-/// TLS sessions) are shared by all of them through the multi handle's connection cache.
+/// TLS sessions) are shared by all of them through the multi handle's connection cache. The loop
+/// uses libcurl's socket interface on epoll: the cost of a wakeup follows the sockets that are
+/// ready, not the number of transfers in flight.
 ///
 /// `submit` is thread-safe and never blocks on the network: it queues the request and wakes the
-/// loop (`curl_multi_wakeup`). Callbacks run on the loop thread, one at a time. The number in
-/// flight is the caller's to bound (the delivery engine does). Destruction stops the loop; requests
-/// still queued or running are answered `kUnavailable` ("client stopped") before it returns.
-/// Same rules as `CurlHttpClient`: no redirects, http/https only, errors without path or secrets.
+/// loop (an eventfd, written once per burst of submits). Callbacks run on the loop thread, one at a
+/// time. The number in flight is the caller's to bound (the delivery engine does). Destruction
+/// stops the loop; requests still queued or running are answered `kUnavailable` ("client stopped")
+/// before it returns. Same rules as `CurlHttpClient`: no redirects, http/https only, errors without
+/// path or secrets.
 class CurlMultiClient final : public AsyncHttpClient {
  public:
   /// Throws `std::runtime_error` if libcurl cannot allocate the multi handle (start-up only).
