@@ -417,7 +417,7 @@ Result<GeneratorStage::Begun> GeneratorStage::begin_send(
                .answer = std::move(answer),
                .request = request,
                .job_headers = job_headers,
-               .settings = settings,
+               .settings = std::move(**found),  // last use of `settings`
                .test_number = test_code != nullptr,
                .phone = phone,
                .recipient_hash = recipient_hash};

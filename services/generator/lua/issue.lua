@@ -44,14 +44,18 @@ if wait then return {'rate_limited', string.format('%d', wait)} end
 
 local ttl = tonumber(ARGV[5])
 local keep = ttl + tonumber(ARGV[6])
+local created_at, expires_at = string.format('%d', now), string.format('%d', now + ttl)
+local window_used, window_reset = string.format('%d', used), string.format('%d', reset)
+local failures = fails[2] or '0'
 redis.call('HSET', vkey,
   'vid', ARGV[1], 'hmac', ARGV[2], 'key_id', ARGV[3], 'status', 'pending', 'attempts', '0',
-  'max_attempts', ARGV[4], 'created_at_ms', string.format('%d', now),
-  'expires_at_ms', string.format('%d', now + ttl), 'channel', ARGV[7], 'code_length', ARGV[8],
-  'sealed_key_id', ARGV[9], 'sealed_data', ARGV[10], 'request_id', ARGV[11],
-  'window_used', string.format('%d', used), 'window_reset_ms', string.format('%d', reset),
-  'failures_at_issue', fails[2] or '0', 'ttl_ms', string.format('%d', ttl))
+  'max_attempts', ARGV[4], 'created_at_ms', created_at, 'expires_at_ms', expires_at,
+  'channel', ARGV[7], 'code_length', ARGV[8], 'sealed_key_id', ARGV[9], 'sealed_data', ARGV[10],
+  'request_id', ARGV[11], 'window_used', window_used, 'window_reset_ms', window_reset,
+  'failures_at_issue', failures, 'ttl_ms', string.format('%d', ttl))
 redis.call('PEXPIRE', vkey, keep)
 redis.call('SET', rkey, vkey, 'PX', keep)
 if ckey then redis.call('SET', ckey, ARGV[1], 'PX', keep) end
-return stored('created')
+-- What `stored` would read back, without reading it back.
+return {'created', ARGV[1], created_at, expires_at, ARGV[7], ARGV[8], ARGV[4], ARGV[9], ARGV[10],
+        'pending', window_used, window_reset, failures}
