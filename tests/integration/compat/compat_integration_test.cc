@@ -7,6 +7,7 @@
 #include "common/kafka/admin.h"
 #include "common/messages/topics.h"
 #include "common/random/rng.h"
+#include "tests/support/fake_server.h"
 #include "tests/support/stack_env.h"
 #include "tests/support/subprocess.h"
 
@@ -75,14 +76,12 @@ class CompatTest : public ::testing::Test {
                                        messages::Topics::with_prefix(prefix).specs(), 1, 30s);
     ASSERT_TRUE(topics.has_value()) << topics.error().message;
 
-    auto fake = Subprocess::start({OTP_PYTHON3, OTP_FAKE_PROVIDERS_PY, "--port", "0",
-                                   "--account-sid", kAccountSid, "--auth-token", kAuthToken},
-                                  {}, (log_dir_ / "fake_providers.log").string());
+    auto fake =
+        test::FakeProviders::start((log_dir_ / "fake_providers.log").string(),
+                                   {"--account-sid", kAccountSid, "--auth-token", kAuthToken});
     ASSERT_TRUE(fake.has_value()) << fake.error().message;
-    fake_ = std::make_unique<Subprocess>(std::move(*fake));
-    auto listening = fake_->read_line(10s);
-    ASSERT_TRUE(listening && listening->rfind("LISTENING ", 0) == 0);
-    fake_url_ = "http://127.0.0.1:" + listening->substr(10);
+    fake_ = std::make_unique<test::FakeProviders>(std::move(*fake));
+    const std::string& fake_url = fake_->base_url();
 
     const int port = free_loopback_port();
     const std::vector<std::pair<std::string, std::string>> env = {
@@ -104,13 +103,13 @@ class CompatTest : public ::testing::Test {
         {"OTP_COMPAT_DIRECTORY_CACHE_MS", "0"},
         {"OTP_COMPAT_DELIVERY_TIMEOUT_MS", "15000"},
         {"OTP_SMS_PROVIDER", "twilio"},
-        {"OTP_TWILIO_BASE_URL", fake_url_},
+        {"OTP_TWILIO_BASE_URL", fake_url},
         {"OTP_TWILIO_ACCOUNT_SID", kAccountSid},
         {"OTP_TWILIO_AUTH_TOKEN", kAuthToken},
         {"OTP_TWILIO_FROM", "+15005550006"},
         {"OTP_EMAIL_PROVIDER", resend_email_ ? "resend" : "outbox"},
         {"OTP_OUTBOX_PATH", outbox_.string()},
-        {"OTP_RESEND_BASE_URL", fake_url_},
+        {"OTP_RESEND_BASE_URL", fake_url},
         {"OTP_RESEND_API_KEY", "re_fake_key"},
         {"OTP_RESEND_FROM", "OTP <otp@example.com>"},
         {"OTP_TENANT_SETTINGS", "postgres"},
@@ -175,9 +174,7 @@ class CompatTest : public ::testing::Test {
     std::vector<std::string> bodies;
     eventually(30s, [&] {
       bodies.clear();
-      auto recorded = http_.send(request("GET", fake_url_ + "/_fake/requests", ""));
-      if (!recorded || recorded->status != 200) return false;
-      for (const auto& r : json::parse(recorded->body)) {
+      for (const auto& r : fake_->requests()) {
         if (r.value("provider", "") == "twilio" && r["form"].value("To", "") == to) {
           bodies.push_back(r["form"].value("Body", ""));
         }
@@ -214,9 +211,9 @@ class CompatTest : public ::testing::Test {
 
   /// Email through the fake Resend API instead of the outbox (set by a derived fixture).
   bool resend_email_ = false;
-  std::string brokers_, pg_url_, run_, tenant_, fake_url_, base_url_;
+  std::string brokers_, pg_url_, run_, tenant_, base_url_;
   std::filesystem::path log_dir_, outbox_;
-  std::unique_ptr<Subprocess> fake_;
+  std::unique_ptr<test::FakeProviders> fake_;
   std::vector<std::pair<std::string, Subprocess>> services_;
   http::CurlHttpClient http_;
 };
@@ -397,10 +394,9 @@ class CompatResendTest : public CompatTest {
 };
 
 TEST_F(CompatResendTest, Seed000ProviderRefusalIs500WithTheReason) {
-  auto behaviour =
-      request("POST", fake_url_ + "/_fake/behaviour", R"({"provider":"resend","statuses":[422]})");
-  auto set = http_.send(behaviour);
-  ASSERT_TRUE(set.has_value() && set->status == 200);
+  ASSERT_FALSE(
+      fake_->control("POST", "/_fake/behaviour", {{"provider", "resend"}, {"statuses", {422}}})
+          .is_null());
   auto [status, reply] = post("/send-otp", R"({"mobile":"9657329173"})");
   EXPECT_EQ(status, 500) << reply.dump() << " logs " << log_dir_;
   EXPECT_EQ(reply.value("success", true), false);

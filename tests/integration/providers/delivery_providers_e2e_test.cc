@@ -12,7 +12,7 @@
 #include "common/messages/topics.h"
 #include "common/pg/pg_connection.h"
 #include "common/random/rng.h"
-#include "tests/integration/providers/fake_server.h"
+#include "tests/support/fake_server.h"
 #include "tests/support/stack_env.h"
 
 #include <gmock/gmock.h>
@@ -61,9 +61,10 @@ class DeliveryProvidersE2eTest : public ::testing::Test {
 
     dir_ = std::filesystem::path(::testing::TempDir()) / unique("otp-prov");
     std::filesystem::create_directories(dir_);
-    auto fake = delivery::it::FakeProviders::start();
+    auto fake = test::FakeProviders::start(
+        (std::filesystem::path(OTP_TEST_LOG_DIR) / "fake_providers.log").string());
     ASSERT_TRUE(fake.has_value()) << fake.error().message;
-    fake_ = std::make_unique<delivery::it::FakeProviders>(std::move(*fake));
+    fake_ = std::make_unique<test::FakeProviders>(std::move(*fake));
 
     tenant_ = unique("tpl-e2e");
     db_ = std::make_unique<pg::PgConnection>(config::Secret(pg_url_), pg::PgOptions{});
@@ -152,7 +153,7 @@ class DeliveryProvidersE2eTest : public ::testing::Test {
   std::optional<crypto::KeyRing> keys_;
   std::optional<crypto::Sealer> sealer_;
   std::filesystem::path dir_;
-  std::unique_ptr<delivery::it::FakeProviders> fake_;
+  std::unique_ptr<test::FakeProviders> fake_;
   std::unique_ptr<pg::PgConnection> db_;
   std::vector<std::unique_ptr<Subprocess>> workers_;
   std::vector<messages::Event> events_;
@@ -242,7 +243,7 @@ TEST_F(DeliveryProvidersE2eTest, EmailGoesOutOverStartTls) {
       key.string() + " -out " + cert.string() + " 2>/dev/null";
   ASSERT_EQ(std::system(openssl.c_str()), 0);
   const auto record = dir_ / "smtp.jsonl";
-  auto smtp = delivery::it::start_listening(
+  auto smtp = test::start_listening(
       {OTP_SYSTEM_PYTHON3, OTP_SMTP_SERVER_PY, "--record-file", record.string(), "--tls-cert",
        cert.string(), "--tls-key", key.string()},
       (dir_ / "smtp.log").string());

@@ -6,11 +6,12 @@
 #include "services/delivery/providers/resend_email_provider.h"
 #include "services/delivery/providers/twilio_sms_provider.h"
 #include "services/delivery/providers/vonage_sms_provider.h"
-#include "tests/integration/providers/fake_server.h"
+#include "tests/support/fake_server.h"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <filesystem>
 #include <memory>
 #include <regex>
 
@@ -25,12 +26,13 @@ constexpr const char* kAccountSid = "AC9f0e1d2c3b4a59687766554433221100";
 class HttpProvidersIntegrationTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
-    auto started = it::FakeProviders::start(
+    auto started = test::FakeProviders::start(
+        (std::filesystem::path(OTP_TEST_LOG_DIR) / "fake_providers.log").string(),
         {"--account-sid", kAccountSid, "--auth-token", "tw-token", "--vonage-key", "vk",
          "--vonage-secret", "vs", "--resend-key", "re_it", "--meta-token", "meta-it",
          "--meta-phone-number-id", "123456789012345"});
     ASSERT_TRUE(started.has_value()) << started.error().message;
-    fake_ = std::make_unique<it::FakeProviders>(std::move(*started));
+    fake_ = std::make_unique<test::FakeProviders>(std::move(*started));
   }
   static void TearDownTestSuite() { fake_.reset(); }
   void SetUp() override {
@@ -75,7 +77,7 @@ class HttpProvidersIntegrationTest : public ::testing::Test {
     return MetaWhatsAppProvider(&http_, config);
   }
 
-  static inline std::unique_ptr<it::FakeProviders> fake_;
+  static inline std::unique_ptr<test::FakeProviders> fake_;
   http::CurlHttpClient http_;
 };
 

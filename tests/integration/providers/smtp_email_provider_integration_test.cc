@@ -3,7 +3,7 @@
 
 #include "common/crypto/base64.h"
 #include "services/delivery/providers/smtp_email_provider.h"
-#include "tests/integration/providers/fake_server.h"
+#include "tests/support/fake_server.h"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -55,7 +55,7 @@ class SmtpIntegrationTest : public ::testing::Test {
     std::vector<std::string> argv = {OTP_SYSTEM_PYTHON3, OTP_SMTP_SERVER_PY, "--record-file",
                                      record.string()};
     argv.insert(argv.end(), extra.begin(), extra.end());
-    auto started = it::start_listening(std::move(argv), (dir_ / (name + ".log")).string());
+    auto started = test::start_listening(std::move(argv), (dir_ / (name + ".log")).string());
     if (!started) {
       ADD_FAILURE() << started.error().message;
       return std::nullopt;

@@ -3,6 +3,7 @@
 
 #include "common/http/curl_http_client.h"
 #include "services/delivery/providers/twilio_sms_provider.h"
+#include "tests/support/fake_server.h"
 #include "tests/support/subprocess.h"
 
 #include <gtest/gtest.h>
@@ -21,52 +22,12 @@ using namespace std::chrono_literals;
 constexpr const char* kAccountSid = "AC9f0e1d2c3b4a59687766554433221100";
 constexpr const char* kAuthToken = "integration-token";
 
-class TwilioFake {
- public:
-  static Result<TwilioFake> start() {
-    const auto log = std::filesystem::path(OTP_TEST_LOG_DIR) / "fake_providers.log";
-    auto process =
-        test::Subprocess::start({OTP_PYTHON3, OTP_FAKE_PROVIDERS_PY, "--port", "0", "--account-sid",
-                                 kAccountSid, "--auth-token", kAuthToken},
-                                {}, log.string());
-    if (!process) return tl::unexpected(process.error());
-    const auto line = process->read_line(10s);
-    if (!line || !line->starts_with("LISTENING ")) {
-      return fail(Errc::kUnavailable, "fake_providers.py did not start; see " + log.string());
-    }
-    return TwilioFake(std::move(*process), "http://127.0.0.1:" + line->substr(10));
-  }
-
-  [[nodiscard]] const std::string& base_url() const { return base_url_; }
-  test::Subprocess& process() { return process_; }
-
-  nlohmann::json control(const std::string& method, const std::string& path,
-                         const nlohmann::json& body = nullptr) {
-    auto response = http_.send(http::HttpRequest{.method = method,
-                                                 .url = base_url_ + path,
-                                                 .headers = {{"Content-Type", "application/json"}},
-                                                 .body = body.is_null() ? "" : body.dump(),
-                                                 .timeout = 5s,
-                                                 .basic_auth = std::nullopt});
-    if (!response || response->status != 200) return nullptr;
-    return nlohmann::json::parse(response->body);
-  }
-
-  nlohmann::json requests() { return control("GET", "/_fake/requests"); }
-
-  void reset() {
-    control("DELETE", "/_fake/requests");
-    control("DELETE", "/_fake/behaviour");
-  }
-
- private:
-  TwilioFake(test::Subprocess process, std::string base_url)
-      : process_(std::move(process)), base_url_(std::move(base_url)) {}
-
-  test::Subprocess process_;
-  std::string base_url_;
-  http::CurlHttpClient http_;
-};
+/// The fake with this suite's Twilio credentials; its log goes next to the test binary.
+Result<test::FakeProviders> start_fake() {
+  return test::FakeProviders::start(
+      (std::filesystem::path(OTP_TEST_LOG_DIR) / "fake_providers.log").string(),
+      {"--account-sid", kAccountSid, "--auth-token", kAuthToken});
+}
 
 OutboundMessage test_message(std::string body) {
   return OutboundMessage{.tenant = "it-twilio",
@@ -81,9 +42,9 @@ OutboundMessage test_message(std::string body) {
 class TwilioSmsProviderIntegrationTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
-    auto started = TwilioFake::start();
+    auto started = start_fake();
     ASSERT_TRUE(started.has_value()) << started.error().message;
-    fake_ = std::make_unique<TwilioFake>(std::move(*started));
+    fake_ = std::make_unique<test::FakeProviders>(std::move(*started));
   }
   static void TearDownTestSuite() { fake_.reset(); }
   void SetUp() override {
@@ -101,7 +62,7 @@ class TwilioSmsProviderIntegrationTest : public ::testing::Test {
     return config;
   }
 
-  static inline std::unique_ptr<TwilioFake> fake_;
+  static inline std::unique_ptr<test::FakeProviders> fake_;
   http::CurlHttpClient http_;
 };
 
@@ -211,7 +172,7 @@ TEST_F(TwilioSmsProviderIntegrationTest, SlowProviderIsATimeout) {
 }
 
 TEST(FakeProviders, ExitsCleanlyOnSigterm) {
-  auto fake = TwilioFake::start();
+  auto fake = start_fake();
   ASSERT_TRUE(fake.has_value()) << fake.error().message;
   fake->process().terminate();
   EXPECT_EQ(fake->process().exit_status(), 0);
