@@ -14,10 +14,10 @@
 #include "services/intake/auth/scopes.h"
 #include "services/otpctl/key_commands.h"
 #include "services/otpctl/tenant_commands.h"
+#include "tests/support/send_http.h"
 #include "tests/support/stack_env.h"
 #include "tests/support/subprocess.h"
 
-#include <curl/curl.h>
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
@@ -44,59 +44,8 @@ constexpr char kJwtKeys[] =
 constexpr char kDevKey[] = "auth-dev";
 constexpr char kDevSecret[] = "auth-dev-secret-0123456789";
 
-struct HttpResult {
-  long status = 0;  // NOLINT(google-runtime-int): libcurl's type
-  std::string body;
-  std::string www_authenticate;
-  [[nodiscard]] json body_json() const { return json::parse(body, nullptr, false); }
-};
-
-std::size_t append_body(char* data, std::size_t size, std::size_t count, void* out) {
-  static_cast<std::string*>(out)->append(data, size * count);
-  return size * count;
-}
-
-std::size_t read_header(char* data, std::size_t size, std::size_t count, void* out) {
-  std::string line(data, size * count);
-  constexpr std::string_view kName = "www-authenticate:";
-  std::string lower = line.substr(0, kName.size());
-  for (auto& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  if (lower == kName) {
-    std::string value = line.substr(kName.size());
-    value.erase(0, value.find_first_not_of(' '));
-    value.erase(value.find_last_not_of("\r\n ") + 1);
-    *static_cast<std::string*>(out) = value;
-  }
-  return size * count;
-}
-
-HttpResult http(const std::string& method, const std::string& url, const std::string& body,
-                const std::vector<std::string>& headers) {
-  HttpResult result;
-  CURL* curl = curl_easy_init();
-  OTP_CHECK(curl != nullptr);
-  curl_slist* list = nullptr;
-  for (const auto& header : headers) list = curl_slist_append(list, header.c_str());
-  curl_easy_setopt(curl, CURLOPT_URL, url.c_str());
-  curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, method.c_str());
-  if (method == "POST") {
-    curl_easy_setopt(curl, CURLOPT_POSTFIELDS, body.data());
-    curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(body.size()));
-  }
-  curl_easy_setopt(curl, CURLOPT_HTTPHEADER, list);
-  curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, &append_body);
-  curl_easy_setopt(curl, CURLOPT_WRITEDATA, &result.body);
-  curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, &read_header);
-  curl_easy_setopt(curl, CURLOPT_HEADERDATA, &result.www_authenticate);
-  curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, 15'000L);
-  curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
-  if (curl_easy_perform(curl) == CURLE_OK) {
-    curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &result.status);
-  }
-  curl_slist_free_all(list);
-  curl_easy_cleanup(curl);
-  return result;
-}
+using test::HttpReply;
+using test::send_http;
 
 std::string basic(const std::string& key, const std::string& secret) {
   return crypto::base64_encode(key + ":" + secret);
@@ -179,7 +128,7 @@ class AuthIntegrationTest : public ::testing::Test {
     ASSERT_TRUE(process.has_value()) << process.error().message;
     intake_ = std::move(*process);
     const bool up = test::eventually(30s, [this] {
-      return http("GET", url("/healthz"), "", {}).status == 200 || !intake_->running();
+      return send_http("GET", url("/healthz")).status == 200 || !intake_->running();
     });
     ASSERT_TRUE(up && intake_->running()) << "otp-intake did not start; see " << log_path_;
   }
@@ -189,26 +138,26 @@ class AuthIntegrationTest : public ::testing::Test {
   }
 
   /// POST /otp/send for `appid` without a recipient: 400 once authenticated.
-  HttpResult send(const std::string& appid, std::vector<std::string> headers) {
-    headers.emplace_back("Content-Type: application/json");
-    return http("POST", url("/otp/send"), json{{"appid", appid}, {"channel", "sms"}}.dump(),
-                headers);
+  HttpReply send(const std::string& appid, http::HeaderList headers) {
+    headers.emplace_back("Content-Type", "application/json");
+    return send_http("POST", url("/otp/send"), json{{"appid", appid}, {"channel", "sms"}}.dump(),
+                     headers);
   }
 
-  HttpResult token(const std::string& form, std::vector<std::string> headers = {}) {
-    headers.emplace_back("Content-Type: application/x-www-form-urlencoded");
-    return http("POST", url("/oauth/token"), form, headers);
+  HttpReply token(const std::string& form, http::HeaderList headers = {}) {
+    headers.emplace_back("Content-Type", "application/x-www-form-urlencoded");
+    return send_http("POST", url("/oauth/token"), form, std::move(headers));
   }
 
   std::string access_token(const Key& key, const std::string& scope = "") {
     auto reply = token("grant_type=client_credentials" + (scope.empty() ? "" : "&scope=" + scope),
-                       {"Authorization: Basic " + basic(key.id, key.secret)});
+                       {{"Authorization", "Basic " + basic(key.id, key.secret)}});
     EXPECT_EQ(reply.status, 200) << reply.body;
     return reply.body_json().value("access_token", "");
   }
 
-  static std::vector<std::string> key_headers(const Key& key) {
-    return {"X-API-Key: " + key.id, "X-API-Secret: " + key.secret};
+  static http::HeaderList key_headers(const Key& key) {
+    return {{"X-API-Key", key.id}, {"X-API-Secret", key.secret}};
   }
 
   std::string pg_url_;
@@ -228,35 +177,39 @@ TEST_F(AuthIntegrationTest, EveryMethodAuthenticatesADatabaseKeyAndWrongSecretsA
   start_intake();
   const std::string jwt = access_token(key);
   ASSERT_FALSE(jwt.empty());
-  const std::vector<std::vector<std::string>> methods = {
+  const std::vector<http::HeaderList> methods = {
       key_headers(key),
-      {"Authorization: Basic " + basic(key.id, key.secret)},
-      {"Authorization: Bearer " + basic(key.id, key.secret)},
-      {"Authorization: Bearer " + jwt},
+      {{"Authorization", "Basic " + basic(key.id, key.secret)}},
+      {{"Authorization", "Bearer " + basic(key.id, key.secret)}},
+      {{"Authorization", "Bearer " + jwt}},
   };
   for (const auto& headers : methods) {
     // The first requests may race the first key load: 503 until then, never 401.
-    HttpResult reply;
+    HttpReply reply;
     ASSERT_TRUE(test::eventually(5s, [&] {
       reply = send(tenant_a_, headers);
       return reply.status != 503;
     }));
-    EXPECT_EQ(reply.status, 400) << headers.front() << " " << reply.body;
+    EXPECT_EQ(reply.status, 400) << headers.front().first << ": " << headers.front().second << " "
+                                 << reply.body;
   }
 
-  const std::vector<std::vector<std::string>> wrong = {
-      {"X-API-Key: " + key.id, "X-API-Secret: " + key.secret + "x"},
-      {"Authorization: Basic " + basic(key.id, "sk_wrong")},
-      {"Authorization: Bearer " + basic(key.id, "sk_wrong")},
-      {"Authorization: Bearer " + jwt.substr(0, jwt.size() - 2) + "AA"},
-      {"Authorization: Basic not-base64!"},
-      {"Authorization: Bearer"},
-      {"Authorization: Negotiate abc"},
+  const std::vector<http::HeaderList> wrong = {
+      {{"X-API-Key", key.id}, {"X-API-Secret", key.secret + "x"}},
+      {{"Authorization", "Basic " + basic(key.id, "sk_wrong")}},
+      {{"Authorization", "Bearer " + basic(key.id, "sk_wrong")}},
+      {{"Authorization", "Bearer " + jwt.substr(0, jwt.size() - 2) + "AA"}},
+      {{"Authorization", "Basic not-base64!"}},
+      {{"Authorization", "Bearer"}},
+      {{"Authorization", "Negotiate abc"}},
       {},
   };
   for (const auto& headers : wrong) {
     const auto reply = send(tenant_a_, headers);
-    EXPECT_EQ(reply.status, 401) << (headers.empty() ? "none" : headers.front()) << reply.body;
+    EXPECT_EQ(reply.status, 401) << (headers.empty()
+                                         ? "none"
+                                         : headers.front().first + ": " + headers.front().second)
+                                 << reply.body;
     EXPECT_EQ(reply.body_json()["error"]["code"], "unauthorized");
   }
   EXPECT_TRUE(intake_->running());
@@ -267,7 +220,7 @@ TEST_F(AuthIntegrationTest, OAuthTokenEndpointSpeaksRfc6749) {
   start_intake();
   ASSERT_TRUE(test::eventually(5s, [&] {
     return token("grant_type=client_credentials",
-                 {"Authorization: Basic " + basic(key.id, key.secret)})
+                 {{"Authorization", "Basic " + basic(key.id, key.secret)}})
                .status == 200;
   }));
   const auto by_form = token("grant_type=client_credentials&client_id=" + key.id +
@@ -278,17 +231,17 @@ TEST_F(AuthIntegrationTest, OAuthTokenEndpointSpeaksRfc6749) {
   EXPECT_EQ(body["expires_in"], 900);
   EXPECT_EQ(body["scope"], "send");
 
-  const auto bad_client =
-      token("grant_type=client_credentials", {"Authorization: Basic " + basic(key.id, "sk_nope")});
+  const auto bad_client = token("grant_type=client_credentials",
+                                {{"Authorization", "Basic " + basic(key.id, "sk_nope")}});
   EXPECT_EQ(bad_client.status, 401);
   EXPECT_EQ(bad_client.body_json()["error"], "invalid_client");
-  EXPECT_EQ(bad_client.www_authenticate, "Basic realm=\"otp\"");
+  EXPECT_EQ(bad_client.header("WWW-Authenticate"), "Basic realm=\"otp\"");
   const auto bad_grant =
-      token("grant_type=password", {"Authorization: Basic " + basic(key.id, key.secret)});
+      token("grant_type=password", {{"Authorization", "Basic " + basic(key.id, key.secret)}});
   EXPECT_EQ(bad_grant.status, 400);
   EXPECT_EQ(bad_grant.body_json()["error"], "unsupported_grant_type");
   const auto bad_scope = token("grant_type=client_credentials&scope=verify",
-                               {"Authorization: Basic " + basic(key.id, key.secret)});
+                               {{"Authorization", "Basic " + basic(key.id, key.secret)}});
   EXPECT_EQ(bad_scope.status, 400);
   EXPECT_EQ(bad_scope.body_json()["error"], "invalid_scope");
 }
@@ -301,7 +254,7 @@ TEST_F(AuthIntegrationTest, AnotherTenantsAppidIs403) {
   const auto by_key = send(tenant_b_, key_headers(key_a));
   EXPECT_EQ(by_key.status, 403) << by_key.body;
   EXPECT_EQ(by_key.body_json()["error"]["code"], "forbidden");
-  const auto by_token = send(tenant_b_, {"Authorization: Bearer " + access_token(key_a)});
+  const auto by_token = send(tenant_b_, {{"Authorization", "Bearer " + access_token(key_a)}});
   EXPECT_EQ(by_token.status, 403) << by_token.body;
 }
 
@@ -315,7 +268,8 @@ TEST_F(AuthIntegrationTest, AKeyWithoutTheRoutesScopeIs403) {
   EXPECT_EQ(by_key.status, 403) << by_key.body;
   EXPECT_EQ(by_key.body_json()["error"]["code"], "forbidden");
   // A token asked for a narrower scope carries only that scope.
-  const auto narrowed = send(tenant_a_, {"Authorization: Bearer " + access_token(full, "verify")});
+  const auto narrowed =
+      send(tenant_a_, {{"Authorization", "Bearer " + access_token(full, "verify")}});
   EXPECT_EQ(narrowed.status, 403) << narrowed.body;
 }
 
@@ -326,7 +280,7 @@ TEST_F(AuthIntegrationTest, RevocationReachesKeysAndTheirTokensWithinSeconds) {
   ASSERT_TRUE(
       test::eventually(5s, [&] { return send(tenant_a_, key_headers(key)).status == 400; }));
   const std::string jwt = access_token(key);
-  ASSERT_EQ(send(tenant_a_, {"Authorization: Bearer " + jwt}).status, 400);
+  ASSERT_EQ(send(tenant_a_, {{"Authorization", "Bearer " + jwt}}).status, 400);
 
   auto revoked = otpctl::revoke_key(*db_, key.id);
   ASSERT_TRUE(revoked.has_value()) << revoked.error().message;
@@ -336,11 +290,11 @@ TEST_F(AuthIntegrationTest, RevocationReachesKeysAndTheirTokensWithinSeconds) {
       5s, [&] { return send(tenant_a_, key_headers(key)).status == 401; }, 50ms));
   const auto took = SteadyClock::now() - revoked_at;
   EXPECT_LT(took, 3s) << "OTP_AUTH_REFRESH_MS is 300";
-  EXPECT_EQ(send(tenant_a_, {"Authorization: Bearer " + jwt}).status, 401);
-  EXPECT_EQ(
-      token("grant_type=client_credentials", {"Authorization: Basic " + basic(key.id, key.secret)})
-          .status,
-      401);
+  EXPECT_EQ(send(tenant_a_, {{"Authorization", "Bearer " + jwt}}).status, 401);
+  EXPECT_EQ(token("grant_type=client_credentials",
+                  {{"Authorization", "Basic " + basic(key.id, key.secret)}})
+                .status,
+            401);
   EXPECT_EQ(send(tenant_a_, key_headers(other)).status, 400) << "other keys are unaffected";
   EXPECT_EQ(*otpctl::revoke_key(*db_, key.id), otpctl::Revocation::kAlreadyRevoked);
 }
@@ -361,15 +315,16 @@ TEST_F(AuthIntegrationTest, ExpiredForgedAndForeignTokensAre401) {
                        .issued_at = issued,
                        .expires_at = issued + ttl});
   };
-  ASSERT_EQ(send(tenant_a_, {"Authorization: Bearer " + sign(now, 60s, tenant_a_)}).status, 400)
+  ASSERT_EQ(send(tenant_a_, {{"Authorization", "Bearer " + sign(now, 60s, tenant_a_)}}).status, 400)
       << "a token signed with a configured key works";
-  EXPECT_EQ(send(tenant_a_, {"Authorization: Bearer " + sign(now - 2h, 900s, tenant_a_)}).status,
-            401)
+  EXPECT_EQ(
+      send(tenant_a_, {{"Authorization", "Bearer " + sign(now - 2h, 900s, tenant_a_)}}).status, 401)
       << "expired";
-  EXPECT_EQ(send(tenant_a_, {"Authorization: Bearer " + sign(now + 10min, 900s, tenant_a_)}).status,
-            401)
+  EXPECT_EQ(
+      send(tenant_a_, {{"Authorization", "Bearer " + sign(now + 10min, 900s, tenant_a_)}}).status,
+      401)
       << "issued in the future";
-  EXPECT_EQ(send(tenant_b_, {"Authorization: Bearer " + sign(now, 60s, tenant_b_)}).status, 401)
+  EXPECT_EQ(send(tenant_b_, {{"Authorization", "Bearer " + sign(now, 60s, tenant_b_)}}).status, 401)
       << "the key does not belong to that tenant";
   const std::string none = crypto::base64url_encode(std::string(R"({"alg":"none","kid":"j2"})")) +
                            "." +
@@ -379,7 +334,7 @@ TEST_F(AuthIntegrationTest, ExpiredForgedAndForeignTokensAre401) {
                                {"tenant", tenant_a_},
                                {"scope", "send"}}.dump()) +
                            ".";
-  EXPECT_EQ(send(tenant_a_, {"Authorization: Bearer " + none}).status, 401) << "alg none";
+  EXPECT_EQ(send(tenant_a_, {{"Authorization", "Bearer " + none}}).status, 401) << "alg none";
 }
 
 TEST_F(AuthIntegrationTest, DevKeyWorksAlongsideAndTheDatabaseBeingDownFailsClosed) {
@@ -390,11 +345,10 @@ TEST_F(AuthIntegrationTest, DevKeyWorksAlongsideAndTheDatabaseBeingDownFailsClos
   const auto db_key = send(tenant_a_, key_headers(key));
   EXPECT_EQ(db_key.status, 503) << db_key.body;
   EXPECT_EQ(db_key.body_json()["error"]["code"], "unavailable");
-  const auto dev = send(
-      "dev", {"X-API-Key: " + std::string(kDevKey), "X-API-Secret: " + std::string(kDevSecret)});
+  const auto dev = send("dev", {{"X-API-Key", kDevKey}, {"X-API-Secret", kDevSecret}});
   EXPECT_EQ(dev.status, 400) << dev.body;
-  const auto oauth =
-      token("grant_type=client_credentials", {"Authorization: Basic " + basic(key.id, key.secret)});
+  const auto oauth = token("grant_type=client_credentials",
+                           {{"Authorization", "Basic " + basic(key.id, key.secret)}});
   EXPECT_EQ(oauth.status, 503);
   EXPECT_EQ(oauth.body_json()["error"], "temporarily_unavailable");
 }
