@@ -175,6 +175,12 @@ class AuthIntegrationTest : public ::testing::Test {
 TEST_F(AuthIntegrationTest, EveryMethodAuthenticatesADatabaseKeyAndWrongSecretsAre401) {
   const Key key = create_key(tenant_a_);
   start_intake();
+  // The token endpoint, too, answers 503 until the first key load (it raced that under load).
+  ASSERT_TRUE(test::eventually(5s, [&] {
+    return token("grant_type=client_credentials",
+                 {{"Authorization", "Basic " + basic(key.id, key.secret)}})
+               .status != 503;
+  }));
   const std::string jwt = access_token(key);
   ASSERT_FALSE(jwt.empty());
   const std::vector<http::HeaderList> methods = {
