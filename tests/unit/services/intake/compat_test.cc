@@ -468,12 +468,20 @@ TEST(CompatRoutes, RequireAuthAcceptsOnlyTheCompatTenant) {
     // 0: not answered yet (published, waiting for the fake generator).
     return responses.count() == 0 ? HttpResponse{.status = 0} : responses.only();
   };
+  // RFC 9110: a 401 names the schemes that would be accepted, as the primary API's 401s do.
+  constexpr std::string_view kChallenge = R"(Basic realm="otp", Bearer realm="otp")";
   auto anonymous = call("/api/send-otp", {});
   EXPECT_EQ(anonymous.status, 401);
   EXPECT_EQ(json::parse(anonymous.body), json({{"code", 401}, {"message", "Unauthorized"}}));
+  EXPECT_EQ(anonymous.header("WWW-Authenticate").value_or(""), kChallenge);
+  auto unknown = call("/verify-otp", {{"X-API-Key", "unknown-key"}, {"X-API-Secret", "s"}});
+  EXPECT_EQ(unknown.status, 401);
+  EXPECT_EQ(json::parse(unknown.body), json({{"success", false}, {"message", "Unauthorized"}}));
+  EXPECT_EQ(unknown.header("WWW-Authenticate").value_or(""), kChallenge);
   auto other = call("/send-otp", {{"X-API-Key", "other-key"}, {"X-API-Secret", "s"}});
   EXPECT_EQ(other.status, 403);
   EXPECT_EQ(json::parse(other.body), json({{"success", false}, {"message", "Forbidden"}}));
+  EXPECT_FALSE(other.header("WWW-Authenticate").has_value()) << "a 403 challenges nobody";
   EXPECT_TRUE(publisher.published().empty());
   call("/api/send-otp", {{"X-API-Key", "compat-key"}, {"X-API-Secret", "s"}});
   EXPECT_EQ(publisher.published().size(), 1U);
