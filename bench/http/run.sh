@@ -59,5 +59,24 @@ curl -fs "http://127.0.0.1:$http_port/readyz" >/dev/null || {
 # Warm-up (connections, topic metadata, the generator's partitions), then the measured run.
 wrk -t"$(nproc)" -c"$connections" -d5s -s "$here/send.lua" "http://127.0.0.1:$http_port" >/dev/null
 echo "mode=$mode connections=$connections duration=$duration load=$(cut -d' ' -f1-3 /proc/loadavg)"
+intake_pid=${pids[-1]}
+# utime + stime of the intake in clock ticks (fields 14 and 15 of /proc/PID/stat; the command
+# name in field 2 has no spaces here).
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$intake_pid/stat"; }
+perf_pid=
+if [[ -n ${BENCH_PERF_OUT:-} ]]; then
+  # Optional profile of the measured run: BENCH_PERF_OUT=/tmp/intake.perf.data bench/http/run.sh ...
+  perf record -F "${BENCH_PERF_FREQ:-499}" --call-graph dwarf,16384 -o "$BENCH_PERF_OUT" \
+    -p "$intake_pid" >/dev/null 2>&1 &
+  perf_pid=$!
+fi
+ticks_before=$(cpu_ticks)
 wrk -t"$(nproc)" -c"$connections" -d"$duration" --latency -s "$here/send.lua" \
-  "http://127.0.0.1:$http_port"
+  "http://127.0.0.1:$http_port" | tee "$work/wrk.out"
+ticks_after=$(cpu_ticks)
+if [[ -n $perf_pid ]]; then kill -INT "$perf_pid"; wait "$perf_pid" || true; fi
+# Intake CPU per answered request: moves much less with the shared machine's load than req/s.
+requests=$(awk '/requests in/ {print $1}' "$work/wrk.out")
+awk -v ticks=$((ticks_after - ticks_before)) -v hz="$(getconf CLK_TCK)" -v n="$requests" \
+  'BEGIN { if (n > 0) printf "intake cpu=%.2fs requests=%d cpu_us_per_request=%.1f\n", ticks / hz, n, 1e6 * ticks / hz / n }'
+echo "load_after=$(cut -d' ' -f1-3 /proc/loadavg)"
