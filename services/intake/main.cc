@@ -17,6 +17,7 @@
 #include "services/intake/auth/oauth_token_handler.h"
 #include "services/intake/auth/pg_api_key_loader.h"
 #include "services/intake/authenticator.h"
+#include "services/intake/buffered_rng.h"
 #include "services/intake/compat/compat_routes.h"
 #include "services/intake/compat/delivery_waits.h"
 #include "services/intake/compat/pg_directory.h"
@@ -59,7 +60,9 @@ using namespace otp::intake;
 int run(const IntakeConfig& config, const std::atomic<bool>& stop) {
   auto keys = crypto::KeyRing::parse(config.seal_keys.reveal());
   OTP_CHECK(keys.has_value());  // from_env already parsed it
-  OpenSslRng rng;
+  OpenSslRng csprng;
+  // Ids, nonces and keys all come from the CSPRNG, a 4 KiB draw at a time (buffered_rng.h).
+  BufferedRng rng(csprng);
   SystemClock clock;
   const crypto::Sealer sealer(*keys, rng);
   const auto topics = messages::Topics::with_prefix(config.topic_prefix);
