@@ -683,6 +683,27 @@ Result<GeneratorStage::Outputs> GeneratorStage::handle_resend(
   return outputs;
 }
 
+Result<std::optional<GeneratorStage::Located>> GeneratorStage::locate(
+    const messages::SendRequested& request) {
+  auto location = store_.lookup(request.tenant, request.verification_id);
+  if (!location) return tl::unexpected(location.error());
+  if (!*location) return std::nullopt;
+  Located located{.location = std::move(**location)};
+  // With a recipient, the store checks it is the verification's (another's answers not_found);
+  // without, the index's location is the verification.
+  if (!request.recipient.empty()) {
+    const crypto::Key* key = config_.hmac_keys.find(located.location.hmac_key_id);
+    if (key == nullptr) {
+      // An operator dropped a key that still protects live codes: park, do not guess.
+      return fail(Errc::kInternal, "verification " + request.verification_id + " needs hmac key '" +
+                                       located.location.hmac_key_id +
+                                       "', which is not in OTP_HMAC_KEYS");
+    }
+    located.recipient_hash = crypto::recipient_hash(*key, request.tenant, request.recipient);
+  }
+  return located;
+}
+
 Result<GeneratorStage::Outputs> GeneratorStage::handle_cancel(
     const messages::SendRequested& request, const std::optional<ReplyRoute>& reply_to) {
   const std::string& verification_id = request.verification_id;
@@ -698,24 +719,14 @@ Result<GeneratorStage::Outputs> GeneratorStage::handle_cancel(
     return outputs;
   };
 
-  auto location = store_.lookup(request.tenant, verification_id);
-  if (!location) return tl::unexpected(location.error());
-  if (!*location) return finish(Outcome::kNotFound, "no such verification");
-  const crypto::Key* key = config_.hmac_keys.find((*location)->hmac_key_id);
-  if (key == nullptr) {
-    return fail(Errc::kInternal, "verification " + verification_id + " needs hmac key '" +
-                                     (*location)->hmac_key_id + "', which is not in OTP_HMAC_KEYS");
-  }
-  // With a recipient, it must be the verification's (another's answers not_found); without,
-  // the index's location is the verification.
-  auto canceled = store_.cancel(
-      {.tenant = request.tenant,
-       .verification_id = verification_id,
-       .request_id = request.request_id,
-       .recipient_hash = request.recipient.empty()
-                             ? std::string()
-                             : crypto::recipient_hash(*key, request.tenant, request.recipient),
-       .handle = (*location)->handle});
+  auto located = locate(request);
+  if (!located) return tl::unexpected(located.error());
+  if (!*located) return finish(Outcome::kNotFound, "no such verification");
+  auto canceled = store_.cancel({.tenant = request.tenant,
+                                 .verification_id = verification_id,
+                                 .request_id = request.request_id,
+                                 .recipient_hash = (*located)->recipient_hash,
+                                 .handle = (*located)->location.handle});
   if (!canceled) return tl::unexpected(canceled.error());
   if (canceled->outcome == CancelOutcome::kNotFound) {
     return finish(Outcome::kNotFound, "no such verification");
@@ -745,23 +756,13 @@ Result<GeneratorStage::Outputs> GeneratorStage::handle_status(
     return outputs;
   };
 
-  auto location = store_.lookup(request.tenant, verification_id);
-  if (!location) return tl::unexpected(location.error());
-  if (!*location) return finish(Outcome::kNotFound, "no such verification");
-  std::string recipient_hash;
-  if (!request.recipient.empty()) {
-    const crypto::Key* key = config_.hmac_keys.find((*location)->hmac_key_id);
-    if (key == nullptr) {
-      return fail(Errc::kInternal, "verification " + verification_id + " needs hmac key '" +
-                                       (*location)->hmac_key_id +
-                                       "', which is not in OTP_HMAC_KEYS");
-    }
-    recipient_hash = crypto::recipient_hash(*key, request.tenant, request.recipient);
-  }
+  auto located = locate(request);
+  if (!located) return tl::unexpected(located.error());
+  if (!*located) return finish(Outcome::kNotFound, "no such verification");
   auto state = store_.status({.tenant = request.tenant,
                               .verification_id = verification_id,
-                              .recipient_hash = recipient_hash,
-                              .handle = (*location)->handle});
+                              .recipient_hash = (*located)->recipient_hash,
+                              .handle = (*located)->location.handle});
   if (!state) return tl::unexpected(state.error());
   if (!state->found) return finish(Outcome::kNotFound, "no such verification");
   answer.status = state->status;

@@ -125,6 +125,14 @@ class GeneratorStage {
                                 const TenantSettings& settings, const std::string* test_code,
                                 const CodeLocation& location,
                                 const std::vector<kafka::Header>& job_headers);
+  /// A verification named by id (cancel, status), and the recipient hash of the request's
+  /// recipient under the verification's own key (empty without a recipient).
+  struct Located {
+    CodeLocation location;
+    std::string recipient_hash{};
+  };
+  /// nullopt: no such verification for the tenant.
+  Result<std::optional<Located>> locate(const messages::SendRequested& request);
   Result<Outputs> handle_cancel(const messages::SendRequested& request,
                                 const std::optional<ReplyRoute>& reply_to);
   Result<Outputs> handle_status(const messages::SendRequested& request,
