@@ -51,6 +51,18 @@ class RedisCodeStoreTest : public ::testing::Test {
                         .retention = 60s};
   }
 
+  /// issue_request that also takes a token from the tenant's bucket (rate per second, burst).
+  IssueRequest issue_with_token(const std::string& vid, const std::string& request_id, double rate,
+                                int burst) {
+    auto request = issue_request(vid, request_id);
+    request.token = SendToken{.tenant = tenant_,
+                              .recipient_hash = request.recipient_hash,
+                              .request_id = request_id,
+                              .rate_per_second = rate,
+                              .burst = burst};
+    return request;
+  }
+
   std::string hmac(const std::string& vid, const std::string& code) const {
     return crypto::code_hmac(key(), tenant_, vid, code);
   }
@@ -414,13 +426,7 @@ TEST_F(RedisCodeStoreTest, ChecksReportTheSubjectsFailuresAndTheLockTheyStart) {
 
 TEST_F(RedisCodeStoreTest, IssueTakesTheTokenInTheSameRoundTripAndReleasesTheClaimOnRefusal) {
   auto with_token = [&](const std::string& vid_, const std::string& request_id) {
-    auto request = issue_request(vid_, request_id);
-    request.token = SendToken{.tenant = tenant_,
-                              .recipient_hash = request.recipient_hash,
-                              .request_id = request_id,
-                              .rate_per_second = 0.5,
-                              .burst = 1};
-    return store_->issue(request);
+    return store_->issue(issue_with_token(vid_, request_id, 0.5, 1));
   };
   auto first = with_token(vid('a'), "req-a");
   ASSERT_TRUE(first.has_value()) << first.error().message;
@@ -460,18 +466,10 @@ class RedisBatchTest : public RedisCodeStoreTest {
 
   /// A sequence where each step depends on the ones before it.
   std::vector<BatchStep> dependent_steps() {
-    auto token = [&](IssueRequest request) {
-      request.token = SendToken{.tenant = tenant_,
-                                .recipient_hash = request.recipient_hash,
-                                .request_id = request.request_id,
-                                .rate_per_second = 1000,
-                                .burst = 1000};
-      return request;
-    };
     auto reused = issue_request(vid('b'), "req-a");  // request id of another verification
-    return {token(issue_request(vid('a'), "req-a")),
+    return {issue_with_token(vid('a'), "req-a", 1000, 1000),
             by_id(vid('a'), "000000", "chk-1"),
-            token(issue_request(vid('a'), "req-a")),  // replay
+            issue_with_token(vid('a'), "req-a", 1000, 1000),  // replay
             reused,
             by_id(vid('a'), kCode, "chk-2"),
             by_id(vid('a'), "000000", "chk-1"),  // replayed check: stored answer, not counted
@@ -563,13 +561,7 @@ TEST_F(RedisBatchTest, AfterScriptFlushTheWholeBatchRunsOnce) {
 
 TEST_F(RedisBatchTest, OneBucketCallGrantsTheTenantsTokensToItsFirstSendsInOrder) {
   auto with_token = [&](const std::string& vid_, const std::string& request_id) {
-    auto request = issue_request(vid_, request_id);
-    request.token = SendToken{.tenant = tenant_,
-                              .recipient_hash = request.recipient_hash,
-                              .request_id = request_id,
-                              .rate_per_second = 0.5,
-                              .burst = 3};
-    return request;
+    return issue_with_token(vid_, request_id, 0.5, 3);
   };
   ASSERT_TRUE(store_->issue(with_token(vid('a'), "req-a")).has_value());  // 2 tokens left
   const std::vector<BatchStep> steps{with_token(vid('b'), "req-b"), with_token(vid('c'), "req-c"),
