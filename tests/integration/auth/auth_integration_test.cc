@@ -14,6 +14,7 @@
 #include "services/intake/auth/scopes.h"
 #include "services/otpctl/key_commands.h"
 #include "services/otpctl/tenant_commands.h"
+#include "tests/support/log_tail.h"
 #include "tests/support/send_http.h"
 #include "tests/support/stack_env.h"
 #include "tests/support/subprocess.h"
@@ -84,15 +85,7 @@ class AuthIntegrationTest : public ::testing::Test {
 
   void TearDown() override {
     if (intake_) intake_->terminate();
-    if (HasFailure() && std::filesystem::exists(log_path_)) {
-      std::ifstream log(log_path_);
-      std::string line;
-      std::vector<std::string> lines;
-      while (std::getline(log, line)) lines.push_back(line);
-      const std::size_t from = lines.size() > 30 ? lines.size() - 30 : 0;
-      for (std::size_t i = from; i < lines.size(); ++i)
-        std::fprintf(stderr, "%s\n", lines[i].c_str());
-    }
+    if (HasFailure()) test::print_log_tail(log_path_, 30);
   }
 
   Key create_key(const std::string& tenant, unsigned scopes = auth::kScopeAll) {

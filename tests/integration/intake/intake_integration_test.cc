@@ -14,6 +14,7 @@
 #include "common/messages/topics.h"
 #include "common/random/rng.h"
 #include "common/schema/schema_validator.h"
+#include "tests/support/log_tail.h"
 #include "tests/support/send_http.h"
 #include "tests/support/subprocess.h"
 
@@ -236,16 +237,7 @@ class IntakeIntegrationTest : public ::testing::Test {
       intake_->terminate();
       intake_.reset();
     }
-    if (HasFailure() && std::filesystem::exists(log_path_)) {
-      std::ifstream log(log_path_);
-      std::string line;
-      std::vector<std::string> lines;
-      while (std::getline(log, line)) lines.push_back(line);
-      const std::size_t from = lines.size() > 40 ? lines.size() - 40 : 0;
-      std::fprintf(stderr, "---- last lines of %s ----\n", log_path_.c_str());
-      for (std::size_t i = from; i < lines.size(); ++i)
-        std::fprintf(stderr, "%s\n", lines[i].c_str());
-    }
+    if (HasFailure()) test::print_log_tail(log_path_, 40);
   }
 
   void create_topics() {
