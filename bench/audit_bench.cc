@@ -55,7 +55,10 @@ std::size_t batch_size = 1000;
 /// show it (another machine's PostgreSQL).
 double process_cpu_seconds(const std::string& pid) {
   std::ifstream stat("/proc/" + pid + "/stat");
-  std::string text((std::istreambuf_iterator<char>(stat)), std::istreambuf_iterator<char>());
+  // One line; getline rather than istreambuf_iterator, which g++ 12 -O2 flags with a false
+  // -Wnull-dereference inside libstdc++.
+  std::string text;
+  std::getline(stat, text);
   auto name_end = text.rfind(')');  // the command name may hold spaces
   if (name_end == std::string::npos) return -1;
   std::istringstream fields(text.substr(name_end + 2));
