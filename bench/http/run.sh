@@ -79,4 +79,5 @@ if [[ -n $perf_pid ]]; then kill -INT "$perf_pid"; wait "$perf_pid" || true; fi
 requests=$(awk '/requests in/ {print $1}' "$work/wrk.out")
 awk -v ticks=$((ticks_after - ticks_before)) -v hz="$(getconf CLK_TCK)" -v n="$requests" \
   'BEGIN { if (n > 0) printf "intake cpu=%.2fs requests=%d cpu_us_per_request=%.1f\n", ticks / hz, n, 1e6 * ticks / hz / n }'
+echo "intake peak_rss=$(awk '/^VmHWM/ {print $2 " " $3}' "/proc/$intake_pid/status")"
 echo "load_after=$(cut -d' ' -f1-3 /proc/loadavg)"
