@@ -1,6 +1,6 @@
 -- wrk script: POST /otp/send with a fresh recipient per request (so per-destination limits never
 -- apply) and the dev key's credentials. Counts answers by status and prints them at the end,
--- because wrk itself only reports "non-2xx". See bench/http/README.md.
+-- because wrk itself only reports "non-2xx". See docs/performance.md (HTTP intake) and bench/http/run.sh.
 --
 --   OTP_DEV_API_KEY=... OTP_DEV_API_SECRET=... wrk -t2 -c200 -d20s -s bench/http/send.lua URL
 
