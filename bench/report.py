@@ -64,7 +64,8 @@ def main():
                               "processes": sorted(processes, key=lambda p: p["process"])})
     # Stage benchmarks print their own summaries: kept verbatim.
     report["stages"] = {}
-    for name in ("generator", "delivery", "http-async", "http-sync", "audit", "audit-2"):
+    for name in ("generator", "delivery", "http-async", "http-sync", "http-sync-128", "audit",
+                 "audit-2"):
         path = os.path.join(work, name + ".txt")
         if os.path.exists(path):
             with open(path, errors="replace") as f:
@@ -112,7 +113,9 @@ def main():
         lines.append("")
     titles = {"generator": "Generator (otp_generator_bench)",
               "delivery": "Delivery (otp_delivery_throughput_bench, 100 ms provider)",
-              "http-async": "HTTP intake, async (wrk)", "http-sync": "HTTP intake, sync (wrk)",
+              "http-async": "HTTP intake, async (wrk, 1,000 connections)",
+              "http-sync": "HTTP intake, sync (wrk, 16 connections)",
+              "http-sync-128": "HTTP intake, sync (wrk, 128 connections)",
               "audit": "Audit ingest (otp_audit_bench, one writer)",
               "audit-2": "Audit ingest (otp_audit_bench --writers 2: two otp-audit processes)"}
     for name, output in report["stages"].items():
