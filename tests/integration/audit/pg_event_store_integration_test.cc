@@ -183,6 +183,24 @@ TEST_F(PgEventStoreTest, StoresABatchAndProjectsEachVerification) {
   EXPECT_TRUE(pending["delivery_status"].is_null());
 }
 
+// The table's contract for operators' tools (replication, CDC, ETL): a primary key naming the
+// event (with the month column partitioning requires), on the parent and every partition.
+TEST_F(PgEventStoreTest, EventsTableHasItsPrimaryKeyOnEveryPartition) {
+  auto key = query(
+      "SELECT string_agg(a.attname, ',' ORDER BY k.ord) FROM pg_constraint c "
+      "CROSS JOIN LATERAL unnest(c.conkey) WITH ORDINALITY AS k(attnum, ord) "
+      "JOIN pg_attribute a ON a.attrelid = c.conrelid AND a.attnum = k.attnum "
+      "WHERE c.conrelid = 'otp_events'::regclass AND c.contype = 'p'");
+  ASSERT_EQ(key.size(), 1U);
+  ASSERT_TRUE(key[0][0].has_value()) << "otp_events has no primary key";
+  EXPECT_EQ(*key[0][0], "id,occurred_at");
+  auto unkeyed = query(
+      "SELECT count(*) FROM pg_inherits i WHERE i.inhparent = 'otp_events'::regclass "
+      "AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conrelid = i.inhrelid "
+      "AND c.contype = 'p')");
+  EXPECT_EQ(unkeyed.at(0).at(0), "0");
+}
+
 TEST_F(PgEventStoreTest, ReplayingABatchChangesNothing) {
   auto vid = new_vid();
   auto events = lifecycle(vid, "r");
