@@ -6,13 +6,13 @@
 
 #include "common/crypto/key_ring.h"
 #include "common/crypto/sealer.h"
-#include "common/http/curl_http_client.h"
 #include "common/kafka/admin.h"
 #include "common/kafka/consumer.h"
 #include "common/kafka/producer.h"
 #include "common/messages/messages.h"
 #include "common/messages/topics.h"
 #include "common/random/rng.h"
+#include "tests/support/fake_server.h"
 #include "tests/support/stack_env.h"
 #include "tests/support/subprocess.h"
 
@@ -26,6 +26,7 @@
 #include <iterator>
 #include <map>
 #include <memory>
+#include <optional>
 #include <set>
 #include <string>
 #include <thread>
@@ -79,14 +80,11 @@ class DeliveryIntegrationTest : public ::testing::Test {
 
     dir_ = ::testing::TempDir() + unique_name("otp-dlv") + "/";
     std::filesystem::create_directories(dir_);
-    auto fake = Subprocess::start({OTP_PYTHON3, OTP_FAKE_PROVIDERS_PY, "--port", "0",
-                                   "--account-sid", kAccountSid, "--auth-token", kAuthToken},
-                                  {}, dir_ + "fake_providers.log");
+    auto fake = test::FakeProviders::start(
+        dir_ + "fake_providers.log", {"--account-sid", kAccountSid, "--auth-token", kAuthToken});
     ASSERT_TRUE(fake.has_value()) << fake.error().message;
-    fake_ = std::make_unique<Subprocess>(std::move(*fake));
-    auto line = fake_->read_line(10s);
-    ASSERT_TRUE(line && line->starts_with("LISTENING ")) << "fake did not start";
-    fake_url_ = "http://127.0.0.1:" + line->substr(10);
+    fake_.emplace(std::move(*fake));
+    fake_url_ = fake_->base_url();
     group_ = unique_name("it-dlv-group");
   }
 
@@ -135,14 +133,7 @@ class DeliveryIntegrationTest : public ::testing::Test {
 
   nlohmann::json control(const std::string& method, const std::string& path,
                          const nlohmann::json& body = nullptr) {
-    auto response = http_.send(http::HttpRequest{.method = method,
-                                                 .url = fake_url_ + path,
-                                                 .headers = {{"Content-Type", "application/json"}},
-                                                 .body = body.is_null() ? "" : body.dump(),
-                                                 .timeout = 10s,
-                                                 .basic_auth = std::nullopt});
-    if (!response || response->status != 200) return nullptr;
-    return nlohmann::json::parse(response->body);
+    return fake_->control(method, path, body);
   }
 
   /// Requests the fake answered for `to`, with their status.
@@ -237,9 +228,8 @@ class DeliveryIntegrationTest : public ::testing::Test {
   std::optional<crypto::KeyRing> keys_;
   std::optional<crypto::Sealer> sealer_;
   std::string dir_;
-  std::unique_ptr<Subprocess> fake_;
+  std::optional<test::FakeProviders> fake_;
   std::string fake_url_;
-  http::CurlHttpClient http_;
   std::vector<std::unique_ptr<Subprocess>> workers_;
   std::map<std::string, std::vector<messages::Event>> events_;
   std::vector<messages::Reply> replies_;
