@@ -26,7 +26,7 @@ HttpResponse unauthorized(std::string message) {
                                                   .code = "unauthorized",
                                                   .message = std::move(message),
                                                   .retry_after = std::nullopt});
-  response.headers.emplace_back("WWW-Authenticate", R"(Basic realm="otp", Bearer realm="otp")");
+  response.headers.emplace_back("WWW-Authenticate", kAuthChallenge);
   return response;
 }
 

@@ -21,6 +21,10 @@ struct Credentials {
 /// What an API key may do. A route names the scope it needs; a key without it gets 403.
 enum class Scope : unsigned { kSend = 1U, kVerify = 2U, kRead = 4U };
 inline constexpr unsigned kAllScopes = 7U;
+
+/// The challenge RFC 9110 (11.6.1) requires on a 401: the schemes the authenticator accepts
+/// (api_router.cc and the compat routes answer 401s with it).
+inline constexpr char kAuthChallenge[] = R"(Basic realm="otp", Bearer realm="otp")";
 static_assert(static_cast<unsigned>(Scope::kSend) == auth::kScopeSend &&
               static_cast<unsigned>(Scope::kVerify) == auth::kScopeVerify &&
               static_cast<unsigned>(Scope::kRead) == auth::kScopeRead &&

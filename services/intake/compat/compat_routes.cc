@@ -14,10 +14,6 @@ namespace {
 /// One seed's way of saying no: status and message -> response.
 using Refusal = std::function<HttpResponse(int status, const std::string& message)>;
 
-/// The challenge RFC 9110 (11.6.1) requires on a 401: the schemes the authenticator accepts, as
-/// the primary API's 401s (api_router.cc) name them.
-constexpr char kAuthChallenge[] = R"(Basic realm="otp", Bearer realm="otp")";
-
 /// The authentication failure, if any, for a request to a compat route.
 std::optional<HttpResponse> refuse_unauthenticated(const HttpRequest& request,
                                                    const Authenticator& authenticator,
