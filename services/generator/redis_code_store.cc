@@ -307,8 +307,11 @@ std::vector<Result<BatchAnswer>> RedisCodeStore::run_batch(std::span<const Batch
   // The tenant's bucket once per tenant (and rate) for all its sends in the batch: the first n
   // in order get the n tokens there are, as one by one.
   struct Bucket {
-    std::vector<std::string> args;  ///< tenant, rate, burst
-    std::vector<std::size_t> steps;
+    std::string tenant;
+    std::vector<std::string> token_args;  ///< rate, burst
+    std::size_t sends = 0;                ///< the batch's sends that want a token from it
+    std::size_t ranked = 0;               ///< sends answered so far, in order
+    ScriptCall call{};
     std::size_t reply = 0;
   };
   std::vector<Bucket> buckets;
@@ -317,16 +320,23 @@ std::vector<Result<BatchAnswer>> RedisCodeStore::run_batch(std::span<const Batch
     const auto* request = std::get_if<IssueRequest>(&steps[i]);
     if (request == nullptr || !request->token) continue;
     auto args = token_args(*request->token);
-    args.insert(args.begin(), request->tenant);
-    auto found = std::find_if(buckets.begin(), buckets.end(),
-                              [&](const Bucket& bucket) { return bucket.args == args; });
-    if (found == buckets.end()) found = buckets.insert(buckets.end(), Bucket{.args = args});
-    found->steps.push_back(i);
+    auto found = std::find_if(buckets.begin(), buckets.end(), [&](const Bucket& bucket) {
+      return bucket.tenant == request->tenant && bucket.token_args == args;
+    });
+    if (found == buckets.end()) {
+      found = buckets.insert(buckets.end(),
+                             Bucket{.tenant = request->tenant, .token_args = std::move(args)});
+    }
+    ++found->sends;
     bucket_of[i] = static_cast<std::size_t>(found - buckets.begin());
   }
   for (auto& bucket : buckets) {
+    bucket.call = {
+        .keys = {bucket_key(bucket.tenant)},
+        .args = {bucket.token_args[0], bucket.token_args[1], std::to_string(bucket.sends)}};
     bucket.reply = phase1.size();
-    phase1.push_back(bucket_command(bucket.args, bucket.steps.size()));
+    phase1.push_back(
+        redis::RedisClient::eval_sha_command(bucket_script_, bucket.call.keys, bucket.call.args));
   }
   std::vector<std::size_t> first_reply(steps.size());
   for (std::size_t i = 0; i < steps.size(); ++i) {
@@ -357,10 +367,7 @@ std::vector<Result<BatchAnswer>> RedisCodeStore::run_batch(std::span<const Batch
     auto reply = std::move((*replies1)[bucket.reply]);
     Result<redis::RedisReply> answer = redis::RedisReply{redis::RedisNil{}};
     if (reply.is_error() && reply.error()->message.starts_with("NOSCRIPT")) {
-      const auto command = bucket_command(bucket.args, bucket.steps.size());
-      const std::span<const std::string> keys(command.data() + 3, 1);
-      const std::span<const std::string> args(command.data() + 4, command.size() - 4);
-      answer = client_.run_script(bucket_script_, keys, args);
+      answer = client_.run_script(bucket_script_, bucket.call.keys, bucket.call.args);
     } else {
       answer = redis::reject_error_reply(std::move(reply), "EVALSHA bucket");
     }
@@ -375,10 +382,8 @@ std::vector<Result<BatchAnswer>> RedisCodeStore::run_batch(std::span<const Batch
       // The token: nullopt = no bucket, else the wait (nullopt inside: granted).
       std::optional<Result<std::optional<std::chrono::milliseconds>>> wait;
       if (request->token) {
-        const auto& bucket = buckets[bucket_of[i]];
         const auto& grant = grants[bucket_of[i]];
-        const auto rank = static_cast<std::size_t>(
-            std::find(bucket.steps.begin(), bucket.steps.end(), i) - bucket.steps.begin());
+        const std::size_t rank = buckets[bucket_of[i]].ranked++;  // steps come in order
         if (!grant) {
           wait = tl::unexpected(grant.error());
         } else if (rank < grant->first) {
@@ -667,13 +672,6 @@ Result<std::optional<std::chrono::milliseconds>> RedisCodeStore::take_send_token
   const std::string keys[] = {bucket_key(token.tenant)};
   const auto args = token_args(token);
   return token_answer(client_.run_script(bucket_script_, keys, args), token);
-}
-
-std::vector<std::string> RedisCodeStore::bucket_command(
-    std::span<const std::string> tenant_rate_burst, std::size_t count) const {
-  const std::string keys[] = {bucket_key(tenant_rate_burst[0])};
-  const std::string args[] = {tenant_rate_burst[1], tenant_rate_burst[2], std::to_string(count)};
-  return redis::RedisClient::eval_sha_command(bucket_script_, keys, args);
 }
 
 Result<std::pair<std::size_t, std::chrono::milliseconds>> RedisCodeStore::granted_tokens(

@@ -73,10 +73,6 @@ class RedisCodeStore final : public CodeStore {
   static std::string locate(const std::string& tenant, const std::string& recipient_hash,
                             const std::string& verification_id, const std::string& handle);
   static std::vector<std::string> token_args(const SendToken& token);
-  /// The bucket script for `count` sends of one tenant (`tenant_rate_burst`: tenant, then
-  /// token_args).
-  std::vector<std::string> bucket_command(std::span<const std::string> tenant_rate_burst,
-                                          std::size_t count) const;
   /// How many sends got a token, and when the others may retry.
   static Result<std::pair<std::size_t, std::chrono::milliseconds>> granted_tokens(
       Result<redis::RedisReply> reply);
