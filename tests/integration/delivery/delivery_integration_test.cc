@@ -131,6 +131,18 @@ class DeliveryIntegrationTest : public ::testing::Test {
     return *workers_.back();
   }
 
+  /// Waits until every job ended, then checks each ended once, sent, after one provider request.
+  void expect_each_sent_once(const std::vector<messages::DeliveryJob>& jobs) {
+    collect([&] { return all_terminal(jobs); }, 120s);
+    auto requests = requests_by_recipient();
+    for (const auto& j : jobs) {
+      auto ends = terminal(j.job_id);
+      ASSERT_EQ(ends.size(), 1U) << j.job_id;
+      EXPECT_EQ(ends.begin()->second, "delivery.sent");
+      EXPECT_EQ(requests[j.recipient].size(), 1U) << j.recipient;
+    }
+  }
+
   nlohmann::json control(const std::string& method, const std::string& path,
                          const nlohmann::json& body = nullptr) {
     return fake_->control(method, path, body);
@@ -434,16 +446,7 @@ TEST_F(DeliveryIntegrationTest, AtItsPendingLimitTheWorkerStopsTakingJobsWithout
   std::vector<messages::DeliveryJob> jobs;
   for (int i = 0; i < 120; ++i) jobs.push_back(job(1000 + i));
   publish(jobs);
-
-  collect([&] { return all_terminal(jobs); }, 120s);
-
-  auto requests = requests_by_recipient();
-  for (const auto& j : jobs) {
-    auto ends = terminal(j.job_id);
-    ASSERT_EQ(ends.size(), 1U) << j.job_id;
-    EXPECT_EQ(ends.begin()->second, "delivery.sent");
-    EXPECT_EQ(requests[j.recipient].size(), 1U) << j.recipient;
-  }
+  expect_each_sent_once(jobs);
   EXPECT_EQ(log_text(dir_ + "otp-delivery-sms.log").find(".paused source=jobs"), std::string::npos);
 }
 
@@ -457,16 +460,7 @@ TEST_F(DeliveryIntegrationTest, AFeedFullForLongIsPausedRewoundAndResumedWithout
   std::vector<messages::DeliveryJob> jobs;
   for (int i = 0; i < 24; ++i) jobs.push_back(job(2000 + i));
   publish(jobs);
-
-  collect([&] { return all_terminal(jobs); }, 120s);
-
-  auto requests = requests_by_recipient();
-  for (const auto& j : jobs) {
-    auto ends = terminal(j.job_id);
-    ASSERT_EQ(ends.size(), 1U) << j.job_id;
-    EXPECT_EQ(ends.begin()->second, "delivery.sent");
-    EXPECT_EQ(requests[j.recipient].size(), 1U) << j.recipient;
-  }
+  expect_each_sent_once(jobs);
   const auto log = log_text(dir_ + "otp-delivery-sms.log");
   EXPECT_NE(log.find(".paused source=jobs"), std::string::npos);
   EXPECT_NE(log.find(".resumed source=jobs"), std::string::npos);

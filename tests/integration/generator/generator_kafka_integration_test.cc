@@ -115,6 +115,30 @@ class GeneratorKafkaTest : public ::testing::Test {
   std::map<std::string, std::string> env_;
   std::optional<GeneratorConfig> config_;
   messages::Topics topics_;
+  /// The generator as main.cc wires it (one StageRunner over the stage, tenant rules from the
+  /// environment), in a thread consuming `topics` until `stop`; its result lands in `outcome`.
+  std::thread run_generator(std::vector<std::string> topics, std::atomic<bool>& stop,
+                            Result<void>& outcome) {
+    return std::thread([this, topics = std::move(topics), &stop, &outcome] {
+      OpenSslRng rng;
+      SystemClock clock;
+      redis::RedisClient client(config_->redis);
+      RedisCodeStore store(client);
+      StaticTenantSettings tenants(config_->env_tenant_settings());
+      GeneratorStage stage(store, tenants, *config_, rng, clock);
+      auto consumer = kafka::Consumer::create(settings_, config_->consumer_group);
+      auto producer = kafka::KafkaProducer::create(settings_);
+      if (!consumer || !producer || !(*consumer)->subscribe(topics)) {
+        outcome = fail(Errc::kInternal, "generator setup failed");
+        return;
+      }
+      kafka::StageRunner runner(
+          stage, **producer,
+          kafka::RunnerOptions{.stage_name = "generator", .dlq_topic = topics_.dlq});
+      outcome = runner.run(**consumer, stop);
+    });
+  }
+
   kafka::KafkaSettings settings_;
   std::unique_ptr<kafka::KafkaProducer> producer_;
   std::string tenant_;
@@ -125,25 +149,8 @@ TEST_F(GeneratorKafkaTest, SendThenVerifyRoundTripThroughKafka) {
   // The generator: one StageRunner in a thread, as main.cc wires it.
   std::atomic<bool> stop{false};
   Result<void> run_outcome;
-  std::thread generator([&] {
-    OpenSslRng rng;
-    SystemClock clock;
-    redis::RedisClient client(config_->redis);
-    RedisCodeStore store(client);
-    StaticTenantSettings tenants(config_->env_tenant_settings());
-    GeneratorStage stage(store, tenants, *config_, rng, clock);
-    auto consumer = kafka::Consumer::create(settings_, config_->consumer_group);
-    auto producer = kafka::KafkaProducer::create(settings_);
-    if (!consumer || !producer ||
-        !(*consumer)->subscribe({topics_.send_requests, topics_.verify_requests})) {
-      run_outcome = fail(Errc::kInternal, "generator setup failed");
-      return;
-    }
-    kafka::StageRunner runner(
-        stage, **producer,
-        kafka::RunnerOptions{.stage_name = "generator", .dlq_topic = topics_.dlq});
-    run_outcome = runner.run(**consumer, stop);
-  });
+  std::thread generator =
+      run_generator({topics_.send_requests, topics_.verify_requests}, stop, run_outcome);
   auto output = reader();
 
   publish(topics_.send_requests, messages::encode(send_request()), "corr-send",
@@ -217,24 +224,8 @@ TEST_F(GeneratorKafkaTest, SendThenVerifyRoundTripThroughKafka) {
 TEST_F(GeneratorKafkaTest, RequestCodeLengthAndTtlOverrideTheTenantsThroughKafkaAndRedis) {
   std::atomic<bool> stop{false};
   Result<void> run_outcome;
-  std::thread generator([&] {
-    OpenSslRng rng;
-    SystemClock clock;
-    redis::RedisClient client(config_->redis);
-    RedisCodeStore store(client);
-    StaticTenantSettings tenants(config_->env_tenant_settings());  // 6 digits, 600 s
-    GeneratorStage stage(store, tenants, *config_, rng, clock);
-    auto consumer = kafka::Consumer::create(settings_, config_->consumer_group);
-    auto producer = kafka::KafkaProducer::create(settings_);
-    if (!consumer || !producer || !(*consumer)->subscribe({topics_.send_requests})) {
-      run_outcome = fail(Errc::kInternal, "generator setup failed");
-      return;
-    }
-    kafka::StageRunner runner(
-        stage, **producer,
-        kafka::RunnerOptions{.stage_name = "generator", .dlq_topic = topics_.dlq});
-    run_outcome = runner.run(**consumer, stop);
-  });
+  // Tenant rules from the environment: 6 digits, 600 s.
+  std::thread generator = run_generator({topics_.send_requests}, stop, run_outcome);
   auto output = reader();
 
   auto request = send_request();
