@@ -397,7 +397,7 @@ std::vector<Result<BatchAnswer>> RedisCodeStore::run_batch(std::span<const Batch
         answers[i] = tl::unexpected(claim.error());
         continue;
       }
-      const std::string index = index_key(request->tenant, request->verification_id);
+      const std::string& index = phase1[first_reply[i]][1];  // the key phase 1 claimed
       const bool claimed = claim->is_nil();
       if (wait) {
         if (!*wait) {
