@@ -6,9 +6,9 @@
 #   OTP_STACK_DIR=... OTP_PORT_BASE=... scripts/stack up --infra-only --no-build
 #   OTP_STACK_DIR=... OTP_PORT_BASE=... bench/http/run.sh BIN_DIR MODE [CONNECTIONS] [DURATION]
 #
-# MODE: `async` (no generator: every send is published and answered 202 after
-# OTP_REPLY_TIMEOUT_MS=50) or `sync` (the generator answers; 200 with the reply). Defaults:
-# 256 connections, 20s. wrk's -t is the number of cores.
+# MODE: `async` (no generator; every send carries `Prefer: respond-async` and is answered 202 as
+# soon as Kafka acknowledged it, docs/http-api.md) or `sync` (the generator answers; 200 with the
+# reply). Defaults: 256 connections, 20s. wrk's -t is the number of cores.
 set -euo pipefail
 
 bin_dir=${1:?"usage: run.sh BIN_DIR MODE [CONNECTIONS] [DURATION]"}
@@ -39,12 +39,15 @@ export OTP_KAFKA_BROKERS=127.0.0.1:$((base + 92)) OTP_REDIS_HOST=127.0.0.1 \
 unset OTP_PG_URL
 "$bin_dir/otpctl" topics ensure >/dev/null
 
+export OTP_REPLY_TIMEOUT_MS=3000
 if [[ $mode == sync ]]; then
-  export OTP_REPLY_TIMEOUT_MS=3000
   "$bin_dir/otp-generator" >"$work/generator.log" 2>&1 &
   pids+=($!)
+  unset BENCH_PREFER
+elif [[ $mode == async ]]; then
+  export BENCH_PREFER=respond-async
 else
-  export OTP_REPLY_TIMEOUT_MS=50
+  echo "MODE must be async or sync" >&2; exit 2
 fi
 "$bin_dir/otp-intake" >"$work/intake.log" 2>&1 &
 pids+=($!)

@@ -2,11 +2,13 @@
 -- apply) and the dev key's credentials. Counts answers by status and prints them at the end,
 -- because wrk itself only reports "non-2xx". See docs/performance.md (HTTP intake) and bench/http/run.sh.
 --
---   OTP_DEV_API_KEY=... OTP_DEV_API_SECRET=... wrk -t2 -c200 -d20s -s bench/http/send.lua URL
+--   OTP_DEV_API_KEY=... OTP_DEV_API_SECRET=... [BENCH_PREFER=respond-async] wrk -t2 -c200 -d20s -s bench/http/send.lua URL
 
 local key = os.getenv("OTP_DEV_API_KEY") or "dev"
 local secret = os.getenv("OTP_DEV_API_SECRET") or ""
 local tenant = os.getenv("OTP_DEV_TENANT") or "dev"
+-- BENCH_PREFER=respond-async: the intake answers 202 once Kafka acknowledged the request.
+local prefer = os.getenv("BENCH_PREFER") or ""
 local threads = {}
 
 function setup(thread)
@@ -25,11 +27,13 @@ function request()
   -- +1 415 555 xxxx: valid for libphonenumber, never a real subscriber.
   local recipient = string.format("+1415555%04d", (counter * 7 + id * 1237) % 10000)
   local body = string.format('{"appid":"%s","recipient":"%s","channel":"sms"}', tenant, recipient)
-  return wrk.format("POST", "/otp/send", {
+  local headers = {
     ["Content-Type"] = "application/json",
     ["X-API-Key"] = key,
     ["X-API-Secret"] = secret,
-  }, body)
+  }
+  if prefer ~= "" then headers["Prefer"] = prefer end
+  return wrk.format("POST", "/otp/send", headers, body)
 end
 
 function response(status, headers, body)

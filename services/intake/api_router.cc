@@ -9,6 +9,7 @@
 #include "services/intake/idempotency.h"
 #include "services/intake/json_body.h"
 #include "services/intake/metrics.h"
+#include "services/intake/prefer.h"
 #include "services/intake/request_publisher.h"
 
 #include <spdlog/spdlog.h>
@@ -197,7 +198,10 @@ void add_core_routes(ApiRouter& router, SendHandler& send, VerifyHandler& verify
                  respond(error_response(key.error()));
                  return;
                }
-               send.handle(*request.tenant, *request.body, *key, std::move(respond));
+               send.handle(*request.tenant, *request.body,
+                           SendOptions{.idempotency_key = std::move(*key),
+                                       .respond_async = prefers_respond_async(request.http)},
+                           std::move(respond));
              });
   router.add(tenant_route("POST", "/otp/verify", Scope::kVerify, true),
              [&verify](const RouteRequest& request, ResponseCallback respond) {
@@ -232,7 +236,8 @@ void add_verification_routes(ApiRouter& router, ResendHandler& resend, CancelHan
                  respond(error_response(key.error()));
                  return;
                }
-               resend.handle(*request.tenant, *request.body, *key, std::move(respond));
+               resend.handle(*request.tenant, *request.body, *key,
+                             prefers_respond_async(request.http), std::move(respond));
              });
   router.add(tenant_route("POST", "/otp/cancel", Scope::kSend, true),
              [&cancel](const RouteRequest& request, ResponseCallback respond) {

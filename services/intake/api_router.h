@@ -111,14 +111,16 @@ class HttpMetrics;
 using ReadinessProbe = std::function<std::optional<std::string>()>;
 
 /// The foundation routes: `POST /otp/send` (scope send; an `Idempotency-Key` header is checked,
-/// 400 if malformed), `POST /otp/verify` (scope verify), `GET /healthz` -> 200
+/// 400 if malformed; `Prefer: respond-async` answers from Kafka's acknowledgement, prefer.h),
+/// `POST /otp/verify` (scope verify), `GET /healthz` -> 200
 /// `{"status":"ok"}`, `GET /readyz` -> 200 `{"status":"ok"}` or 503
 /// `{"status":"unavailable","reason":...}` from `readiness`, then each of `probes` in order. The
 /// references must outlive `router`.
 void add_core_routes(ApiRouter& router, SendHandler& send, VerifyHandler& verify,
                      const ReplyReadiness& readiness, std::vector<ReadinessProbe> probes = {});
 
-/// `POST /otp/resend` (scope send, Idempotency-Key honoured), `POST /otp/cancel` (scope send),
+/// `POST /otp/resend` (scope send, Idempotency-Key and `Prefer: respond-async` honoured),
+/// `POST /otp/cancel` (scope send),
 /// `GET /otp/status` (scope read). The references must outlive `router`.
 void add_verification_routes(ApiRouter& router, ResendHandler& resend, CancelHandler& cancel,
                              StatusHandler& status);

@@ -4,6 +4,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include <memory>
+
 namespace otp::intake {
 
 KafkaRequestPublisher::KafkaRequestPublisher(kafka::Producer& producer, PendingReplies& pending,
@@ -44,6 +46,28 @@ void KafkaRequestPublisher::publish(kafka::OutboundRecord record, ReplyCallback 
     spdlog::warn("intake.enqueue_failed correlation_id={} reason=\"{}\"", correlation_id,
                  enqueued.error().message);
     pending_.fail(correlation_id, Error{Errc::kUnavailable, enqueued.error().message});
+  }
+}
+
+void KafkaRequestPublisher::publish_only(kafka::OutboundRecord record, PublishCallback done) {
+  if (!readiness_.accepting_requests()) {
+    done(fail(Errc::kUnavailable, "the intake cannot take requests now"));
+    return;
+  }
+  // A refused enqueue never reports (producer.h), so either the delivery report or the refusal
+  // below calls `done`, never both: the two share it.
+  auto shared = std::make_shared<PublishCallback>(std::move(done));
+  auto enqueued = producer_.produce(record, [shared](const Result<void>& delivered) {
+    if (!delivered) {
+      spdlog::warn("intake.publish_failed reason=\"{}\"", delivered.error().message);
+      (*shared)(fail(Errc::kUnavailable, delivered.error().message));
+      return;
+    }
+    (*shared)(delivered);
+  });
+  if (!enqueued) {
+    spdlog::warn("intake.enqueue_failed reason=\"{}\"", enqueued.error().message);
+    (*shared)(fail(Errc::kUnavailable, enqueued.error().message));
   }
 }
 

@@ -34,6 +34,11 @@ class KafkaRequestPublisher final : public RequestPublisher {
 
   void publish(kafka::OutboundRecord record, ReplyCallback done) override;
 
+  /// The record as it is (no reply headers), registered nowhere: `done` gets the delivery report
+  /// (or the refused enqueue). Refused like `publish` while `readiness` is not accepting requests,
+  /// so start-up and shutdown answer every send alike.
+  void publish_only(kafka::OutboundRecord record, PublishCallback done) override;
+
  private:
   kafka::Producer& producer_;
   PendingReplies& pending_;

@@ -20,6 +20,12 @@ using ReplyResult = Result<messages::Reply>;
 /// deadline sweeper, the producer's delivery thread, or the caller of `publish`).
 using ReplyCallback = std::function<void(const ReplyResult& result)>;
 
+/// Receives, exactly once, whether a record published without waiting for a reply is in Kafka:
+/// success once the broker acknowledged it, kUnavailable if it was not published (refused by the
+/// producer or the broker, not acknowledged within `message.timeout.ms`, or the intake cannot
+/// take requests now). Called on the producer's delivery thread or the caller of `publish_only`.
+using PublishCallback = std::function<void(const Result<void>& published)>;
+
 /// Publishes a request to the generator and waits for its reply without blocking: the seam
 /// between the HTTP handlers and Kafka. Tests substitute a fake that answers as scripted.
 /// Implementations are thread-safe.
@@ -30,6 +36,12 @@ class RequestPublisher {
   /// Publishes `record` (adding the correlation and reply-partition headers) and calls `done`
   /// exactly once with the outcome. Never blocks on the network.
   virtual void publish(kafka::OutboundRecord record, ReplyCallback done) = 0;
+
+  /// Publishes `record` for a client that does not wait for the generator (`Prefer:
+  /// respond-async`): no correlation or reply-partition header, so the generator answers nobody,
+  /// and nothing waits for a reply. Calls `done` exactly once with the broker's verdict. Never
+  /// blocks on the network.
+  virtual void publish_only(kafka::OutboundRecord record, PublishCallback done) = 0;
 };
 
 /// Whether replies can currently be received, as reported by the reply consumer. Thread-safe.

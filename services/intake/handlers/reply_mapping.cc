@@ -2,6 +2,7 @@
 
 #include "common/log/log.h"
 #include "common/time/clock.h"
+#include "services/intake/prefer.h"
 
 #include <spdlog/spdlog.h>
 
@@ -62,6 +63,26 @@ HttpResponse failure(const std::string& verification_id, const Reply& reply) {
   return response;
 }
 
+// Published, no answer (yet): the code is on its way.
+HttpResponse send_accepted(const SendContext& context) {
+  return json_response(202, {{"success", true},
+                             {"verification_id", context.verification_id},
+                             {"status", "pending"},
+                             {"channel", to_string(context.channel)},
+                             {"recipient", log::mask_recipient(context.recipient)}});
+}
+
+HttpResponse resend_accepted(const ActionContext& context) {
+  return json_response(
+      202,
+      {{"success", true}, {"verification_id", context.verification_id}, {"status", "pending"}});
+}
+
+HttpResponse async_applied(HttpResponse response) {
+  response.headers.emplace_back("Preference-Applied", std::string(kRespondAsync));
+  return response;
+}
+
 // The fields of a live verification that a reply knows.
 void add_state(nlohmann::ordered_json& body, const Reply& reply) {
   if (reply.channel) body["channel"] = to_string(*reply.channel);
@@ -113,11 +134,7 @@ HttpResponse send_response(const SendContext& context, const ReplyResult& result
   if (!result) {
     if (result.error().code != Errc::kTimeout) return not_published(context.verification_id);
     // Published, but the generator has not answered yet: the code is on its way.
-    return json_response(202, {{"success", true},
-                               {"verification_id", context.verification_id},
-                               {"status", "pending"},
-                               {"channel", to_string(context.channel)},
-                               {"recipient", log::mask_recipient(context.recipient)}});
+    return send_accepted(context);
   }
   const Reply& reply = *result;
   if (!belongs_to(reply, RequestKind::kSend, context.tenant))
@@ -139,6 +156,16 @@ HttpResponse send_response(const SendContext& context, const ReplyResult& result
   return response;
 }
 
+HttpResponse send_async_response(const SendContext& context, const Result<void>& published) {
+  if (!published) return not_published(context.verification_id);
+  return async_applied(send_accepted(context));
+}
+
+HttpResponse resend_async_response(const ActionContext& context, const Result<void>& published) {
+  if (!published) return not_published(context.verification_id);
+  return async_applied(resend_accepted(context));
+}
+
 void add_rate_limit_headers(HttpResponse& response, const Reply& reply) {
   if (reply.rate_limit_limit) {
     response.headers.emplace_back("RateLimit-Limit", std::to_string(*reply.rate_limit_limit));
@@ -156,9 +183,7 @@ void add_rate_limit_headers(HttpResponse& response, const Reply& reply) {
 HttpResponse resend_response(const ActionContext& context, const ReplyResult& result) {
   if (!result) {
     if (result.error().code != Errc::kTimeout) return not_published(context.verification_id);
-    return json_response(
-        202,
-        {{"success", true}, {"verification_id", context.verification_id}, {"status", "pending"}});
+    return resend_accepted(context);
   }
   const Reply& reply = *result;
   if (!belongs_to(reply, RequestKind::kResend, context.tenant)) {

@@ -33,6 +33,12 @@ struct VerifyContext {
 ///   - any other outcome -> its error (see `outcome_error`).
 [[nodiscard]] HttpResponse send_response(const SendContext& context, const ReplyResult& result);
 
+/// The answer to a send with `Prefer: respond-async`, once Kafka decided: acknowledged -> the
+/// same 202 as a send without a reply in time, plus `Preference-Applied: respond-async`; not
+/// published -> 503 `unavailable`, retry_after 1 (never 202).
+[[nodiscard]] HttpResponse send_async_response(const SendContext& context,
+                                               const Result<void>& published);
+
 /// What a resend, cancel or status request knew when it was published.
 using ActionContext = VerifyContext;
 
@@ -41,6 +47,11 @@ using ActionContext = VerifyContext;
 /// published, no reply in time -> 202 with verification_id and status `pending`; not published
 /// -> 503; other outcomes -> their error. RateLimit-* headers as for send.
 [[nodiscard]] HttpResponse resend_response(const ActionContext& context, const ReplyResult& result);
+
+/// The answer to a resend with `Prefer: respond-async`: acknowledged -> the 202 of
+/// `resend_response` plus `Preference-Applied: respond-async`; not published -> 503.
+[[nodiscard]] HttpResponse resend_async_response(const ActionContext& context,
+                                                 const Result<void>& published);
 
 /// The answer to a cancel: reply `ok` (or `canceled` with status canceled and no message, as
 /// older generators answer) -> 200 with verification_id and status `canceled`; published, no

@@ -19,8 +19,15 @@ class ResendHandler {
  public:
   explicit ResendHandler(VerificationActions& actions) : actions_(actions) {}
 
+  /// `respond_async` (`Prefer: respond-async`): 202 once Kafka acknowledged the request
+  /// (`resend_async_response`), nothing waits for the generator.
   void handle(const Tenant& tenant, const nlohmann::json& body,
-              const std::optional<std::string>& idempotency_key, ResponseCallback respond);
+              const std::optional<std::string>& idempotency_key, bool respond_async,
+              ResponseCallback respond);
+  void handle(const Tenant& tenant, const nlohmann::json& body,
+              const std::optional<std::string>& idempotency_key, ResponseCallback respond) {
+    handle(tenant, body, idempotency_key, false, std::move(respond));
+  }
 
  private:
   VerificationActions& actions_;

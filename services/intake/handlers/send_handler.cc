@@ -173,16 +173,15 @@ SendHandler::SendHandler(RequestPublisher& publisher, Rng& rng, const Clock& clo
     : publisher_(publisher), rng_(rng), clock_(clock), topics_(topics) {}
 
 void SendHandler::handle(const Tenant& tenant, const nlohmann::json& body,
-                         const std::optional<std::string>& idempotency_key,
-                         ResponseCallback respond) {
+                         const SendOptions& options, ResponseCallback respond) {
   auto request = decode_send_request(body, tenant);
   if (!request) {
     respond(error_response(request.error()));
     return;
   }
   messages::SendRequested message;
-  if (idempotency_key) {
-    auto ids = send_ids_for_key(tenant.id, *idempotency_key);
+  if (options.idempotency_key) {
+    auto ids = send_ids_for_key(tenant.id, *options.idempotency_key);
     message.request_id = std::move(ids.request_id);
     message.verification_id = std::move(ids.verification_id);
   } else {
@@ -210,6 +209,13 @@ void SendHandler::handle(const Tenant& tenant, const nlohmann::json& body,
                       .verification_id = message.verification_id,
                       .channel = message.channel,
                       .recipient = message.recipient};
+  if (options.respond_async) {
+    publisher_.publish_only(
+        std::move(record),
+        [context = std::move(context), respond = std::move(respond)](
+            const Result<void>& published) { respond(send_async_response(context, published)); });
+    return;
+  }
   publisher_.publish(std::move(record),
                      [context = std::move(context), respond = std::move(respond)](
                          const ReplyResult& result) { respond(send_response(context, result)); });

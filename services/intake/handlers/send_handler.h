@@ -41,6 +41,15 @@ struct SendRequest {
 [[nodiscard]] ApiResult<SendRequest> decode_send_request(const nlohmann::json& body,
                                                          const Tenant& tenant);
 
+/// How a send's client asked to be answered (request headers).
+struct SendOptions {
+  /// `Idempotency-Key`: the request and verification ids derive from (tenant, key).
+  std::optional<std::string> idempotency_key;
+  /// `Prefer: respond-async`: answer 202 as soon as Kafka acknowledged the request, without
+  /// waiting for the generator (`send_async_response`).
+  bool respond_async = false;
+};
+
 /// `POST /otp/send`: decode -> validate -> publish a SendRequested -> answer from the reply.
 ///
 /// Generates the request id and the verification id, publishes to `<prefix>send-requests` keyed
@@ -53,9 +62,15 @@ class SendHandler {
 
   /// Calls `respond` exactly once: at once for invalid requests, later for published ones. With
   /// an `idempotency_key` the request and verification ids derive from (tenant, key) (see
-  /// idempotency.h), so a replay is answered with the same verification.
+  /// idempotency.h), so a replay is answered with the same verification. With `respond_async`
+  /// the request is published without reply headers (the generator answers nobody) and answered
+  /// from Kafka's acknowledgement.
+  void handle(const Tenant& tenant, const nlohmann::json& body, const SendOptions& options,
+              ResponseCallback respond);
   void handle(const Tenant& tenant, const nlohmann::json& body,
-              const std::optional<std::string>& idempotency_key, ResponseCallback respond);
+              const std::optional<std::string>& idempotency_key, ResponseCallback respond) {
+    handle(tenant, body, SendOptions{.idempotency_key = idempotency_key}, std::move(respond));
+  }
   void handle(const Tenant& tenant, const nlohmann::json& body, ResponseCallback respond) {
     handle(tenant, body, std::nullopt, std::move(respond));
   }

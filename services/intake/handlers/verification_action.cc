@@ -42,21 +42,35 @@ VerificationActions::VerificationActions(RequestPublisher& publisher, Rng& rng, 
                                          const messages::Topics& topics)
     : publisher_(publisher), rng_(rng), clock_(clock), topics_(topics) {}
 
-void VerificationActions::publish(messages::SendAction action, const Tenant& tenant,
-                                  const std::string& verification_id,
-                                  std::optional<std::string> request_id, ReplyCallback done) {
+kafka::OutboundRecord VerificationActions::record(messages::SendAction action, const Tenant& tenant,
+                                                  const std::string& verification_id,
+                                                  std::optional<std::string> request_id) {
   messages::SendRequested message;
   message.request_id = request_id ? std::move(*request_id) : new_uuid(rng_);
   message.tenant = tenant.id;
   message.verification_id = verification_id;
   message.action = action;
   message.requested_at = clock_.now();
-  kafka::OutboundRecord record{.topic = topics_.send_requests,
+  return kafka::OutboundRecord{.topic = topics_.send_requests,
                                .key = tenant.id + ":" + verification_id,
                                .value = messages::encode(message),
                                .headers = {},
                                .partition = std::nullopt};
-  publisher_.publish(std::move(record), std::move(done));
+}
+
+void VerificationActions::publish(messages::SendAction action, const Tenant& tenant,
+                                  const std::string& verification_id,
+                                  std::optional<std::string> request_id, ReplyCallback done) {
+  publisher_.publish(record(action, tenant, verification_id, std::move(request_id)),
+                     std::move(done));
+}
+
+void VerificationActions::publish_only(messages::SendAction action, const Tenant& tenant,
+                                       const std::string& verification_id,
+                                       std::optional<std::string> request_id,
+                                       PublishCallback done) {
+  publisher_.publish_only(record(action, tenant, verification_id, std::move(request_id)),
+                          std::move(done));
 }
 
 }  // namespace otp::intake

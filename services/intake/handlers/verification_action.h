@@ -38,7 +38,16 @@ class VerificationActions {
                const std::string& verification_id, std::optional<std::string> request_id,
                ReplyCallback done);
 
+  /// The same record through `RequestPublisher::publish_only`: no reply is asked for.
+  void publish_only(messages::SendAction action, const Tenant& tenant,
+                    const std::string& verification_id, std::optional<std::string> request_id,
+                    PublishCallback done);
+
  private:
+  [[nodiscard]] kafka::OutboundRecord record(messages::SendAction action, const Tenant& tenant,
+                                             const std::string& verification_id,
+                                             std::optional<std::string> request_id);
+
   RequestPublisher& publisher_;
   Rng& rng_;
   const Clock& clock_;

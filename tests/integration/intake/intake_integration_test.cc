@@ -362,6 +362,54 @@ TEST_F(IntakeIntegrationTest, SendWithoutAGeneratorIs202AfterTheReplyTimeout) {
   EXPECT_TRUE(is_verification_id(body["verification_id"].get<std::string>()));
 }
 
+TEST_F(IntakeIntegrationTest, PreferRespondAsyncIs202AsSoonAsKafkaHasTheRequest) {
+  create_topics();
+  // A reply timeout far longer than the test may take: a 202 here can only come from the ack.
+  start_intake({{"OTP_REPLY_TIMEOUT_MS", "30000"}});
+  FakeGenerator generator(settings_, topics_, [](const kafka::Record&) {
+    return std::optional<messages::Reply>();  // a generator that never answers
+  });
+  auto headers = auth_headers();
+  headers.emplace_back("Prefer", "respond-async");
+
+  const auto response = send_http("POST", url("/otp/send"), send_body().dump(), headers);
+
+  ASSERT_FALSE(response.error) << response.error->message;
+  EXPECT_EQ(response.status, 202) << response.body;
+  EXPECT_LT(response.elapsed, 10s);
+  EXPECT_EQ(response.header("preference-applied"), "respond-async");
+  auto body = response.body_json();
+  EXPECT_EQ(body["success"], true);
+  EXPECT_EQ(body["status"], "pending");
+  EXPECT_EQ(body["channel"], "sms");
+  EXPECT_EQ(body["recipient"], "+141******71");
+
+  // The request is in Kafka, under the answered id, and asks the generator for no reply.
+  ASSERT_TRUE(generator.wait_for(1, 15s));
+  const auto record = generator.seen().at(0);
+  EXPECT_EQ(record.topic, topics_.send_requests);
+  EXPECT_EQ(record.key, "acme:+14155552671");
+  EXPECT_FALSE(record.header(messages::kHeaderCorrelationId).has_value());
+  EXPECT_FALSE(record.header(messages::kHeaderReplyPartition).has_value());
+  auto request = messages::decode_send_requested(record.value);
+  ASSERT_TRUE(request.has_value()) << request.error().message;
+  EXPECT_EQ(body["verification_id"], request->verification_id);
+
+  // Resend takes the same path.
+  const auto resend = send_http(
+      "POST", url("/otp/resend"),
+      json({{"appid", "acme"}, {"verification_id", request->verification_id}}).dump(), headers);
+  EXPECT_EQ(resend.status, 202) << resend.body;
+  EXPECT_LT(resend.elapsed, 10s);
+  EXPECT_EQ(resend.header("preference-applied"), "respond-async");
+  EXPECT_EQ(resend.body_json()["verification_id"], request->verification_id);
+  ASSERT_TRUE(generator.wait_for(2, 15s));
+  auto resent = messages::decode_send_requested(generator.seen().at(1).value);
+  ASSERT_TRUE(resent.has_value());
+  EXPECT_EQ(resent->action, messages::SendAction::kResend);
+  EXPECT_FALSE(generator.seen().at(1).header(messages::kHeaderCorrelationId).has_value());
+}
+
 TEST_F(IntakeIntegrationTest, VerifyCarriesOnlyTheSealedCode) {
   create_topics();
   start_intake({{"OTP_REPLY_TIMEOUT_MS", "15000"}});
@@ -535,6 +583,25 @@ TEST_F(IntakeIntegrationTest, UnpublishableRequestIs503Not202) {
 
   EXPECT_EQ(response.status, 503) << response.body;
   EXPECT_EQ(response.header("retry-after"), "1");
+  EXPECT_EQ(response.body_json()["error"]["code"], "unavailable");
+}
+
+TEST_F(IntakeIntegrationTest, PreferRespondAsyncUnpublishableRequestIs503Not202) {
+  // As above: the send request topic does not exist, so Kafka never acknowledges the request.
+  auto created = kafka::ensure_topics(
+      settings_, {messages::TopicSpec{.name = topics_.replies, .partitions = 8, .retention_ms = 0}},
+      1, 30s);
+  ASSERT_TRUE(created.has_value()) << created.error().message;
+  start_intake(
+      {{"OTP_REPLY_TIMEOUT_MS", "3000"}, {"OTP_KAFKA_PROPERTIES", "message.timeout.ms=1000"}});
+  auto headers = auth_headers();
+  headers.emplace_back("Prefer", "respond-async");
+
+  const auto response = send_http("POST", url("/otp/send"), send_body().dump(), headers);
+
+  EXPECT_EQ(response.status, 503) << response.body;
+  EXPECT_EQ(response.header("retry-after"), "1");
+  EXPECT_FALSE(response.header("preference-applied").has_value());
   EXPECT_EQ(response.body_json()["error"]["code"], "unavailable");
 }
 
@@ -864,6 +931,8 @@ TEST_F(IntakeIntegrationTest, EveryRouteAnswersAsTheOpenApiDocumentSays) {
                 {"OTP_META_VERIFY_TOKEN", "meta-verify"}});
   const OpenApiChecker checker(load_openapi());
   const auto json_auth = auth_headers();
+  auto async_auth = auth_headers();
+  async_auth.emplace_back("Prefer", "respond-async");
   const std::string vid_query = std::string("?verification_id=") + kVid;
 
   struct Call {
@@ -879,6 +948,7 @@ TEST_F(IntakeIntegrationTest, EveryRouteAnswersAsTheOpenApiDocumentSays) {
       {"get", "/readyz", "", "", {}, 200},
       {"get", "/metrics", "", "", {}, 200},
       {"post", "/otp/send", "", send_body().dump(), json_auth, 200},
+      {"post", "/otp/send", "", send_body().dump(), async_auth, 202},
       {"post", "/otp/send", "", "{}", json_auth, 400},
       {"post", "/otp/send", "", send_body().dump(), {}, 401},
       {"post", "/otp/send", "", std::string(20 * 1024, ' '), json_auth, 413},
@@ -886,6 +956,7 @@ TEST_F(IntakeIntegrationTest, EveryRouteAnswersAsTheOpenApiDocumentSays) {
       {"post", "/otp/resend", "", action().dump(), json_auth, 200},
       {"post", "/otp/resend", "", action("otp_ffffffffffffffffffffffffffffffff").dump(), json_auth,
        404},
+      {"post", "/otp/resend", "", action().dump(), async_auth, 202},
       {"post", "/otp/cancel", "", action().dump(), json_auth, 200},
       {"post", "/otp/cancel", "", "{\"appid\":\"globex\",\"verification_id\":\"x\"}", json_auth,
        403},

@@ -118,6 +118,34 @@ TEST_F(ApiOperationsTest, ResendTimeoutIs202AndUnpublishedIs503) {
   EXPECT_EQ(refused.only().header("Retry-After"), "1");
 }
 
+TEST_F(ApiOperationsTest, ResendWithPreferRespondAsyncAnswersFromTheAck) {
+  auto accepted = request("POST", "/otp/resend", action_body());
+  accepted.headers.emplace_back("Prefer", "respond-async");
+  auto refused = accepted;
+  ResponseRecorder accepted_responses;
+  ResponseRecorder refused_responses;
+  router_.handle(accepted, accepted_responses.callback());
+  router_.handle(refused, refused_responses.callback());
+
+  EXPECT_TRUE(publisher_.published().empty());
+  ASSERT_EQ(publisher_.published_only().size(), 2U);
+  auto message = messages::decode_send_requested(publisher_.published_only()[0].record.value);
+  ASSERT_TRUE(message.has_value());
+  EXPECT_EQ(message->action, messages::SendAction::kResend);
+  EXPECT_EQ(publisher_.published_only()[0].record.key, std::string("acme:") + kVid);
+  EXPECT_EQ(accepted_responses.count(), 0U);
+
+  publisher_.acknowledge(0, {});
+  publisher_.acknowledge(1, fail(Errc::kUnavailable, "not published"));
+
+  EXPECT_EQ(accepted_responses.only().status, 202);
+  EXPECT_EQ(accepted_responses.only().header("Preference-Applied"), "respond-async");
+  EXPECT_EQ(accepted_responses.only_body(),
+            json({{"success", true}, {"verification_id", kVid}, {"status", "pending"}}));
+  EXPECT_EQ(refused_responses.only().status, 503);
+  EXPECT_FALSE(refused_responses.only().header("Preference-Applied").has_value());
+}
+
 TEST_F(ApiOperationsTest, ResendIdempotencyKeyFixesTheRequestId) {
   auto first = request("POST", "/otp/resend", action_body());
   first.headers.emplace_back("Idempotency-Key", "retry-1");

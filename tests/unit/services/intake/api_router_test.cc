@@ -90,6 +90,30 @@ TEST_F(ApiRouterTest, ValidSendIsAuthenticatedAndPublished) {
   EXPECT_EQ(publisher_.published()[0].record.key, "acme:+14155552671");
 }
 
+TEST_F(ApiRouterTest, PreferRespondAsyncSendIsPublishedWithoutAReplyWait) {
+  auto request = post("/otp/send", send_body());
+  request.headers.emplace_back("prefer", "wait=5, Respond-Async");
+  ResponseRecorder responses;
+  router_.handle(request, responses.callback());
+
+  EXPECT_TRUE(publisher_.published().empty());
+  ASSERT_EQ(publisher_.published_only().size(), 1U);
+  EXPECT_EQ(responses.count(), 0U);
+  publisher_.acknowledge(0, {});
+  EXPECT_EQ(responses.only().status, 202);
+  EXPECT_EQ(responses.only().header("Preference-Applied"), "respond-async");
+}
+
+TEST_F(ApiRouterTest, OtherPreferencesKeepTheSyncSend) {
+  auto request = post("/otp/send", send_body());
+  request.headers.emplace_back("Prefer", "return=minimal, respond-asynchronously");
+  ResponseRecorder responses;
+  router_.handle(request, responses.callback());
+
+  EXPECT_TRUE(publisher_.published_only().empty());
+  ASSERT_EQ(publisher_.published().size(), 1U);
+}
+
 TEST_F(ApiRouterTest, MissingCredentialsAre401) {
   for (const char* missing : {"x-api-key", "X-Api-Secret"}) {
     auto request = post("/otp/send", send_body());

@@ -15,25 +15,40 @@
 namespace otp::intake::testing {
 
 /// A RequestPublisher that keeps what it is given; the test decides when and how each request
-/// ends (`answer`). Not thread-safe: unit tests drive it from one thread.
+/// ends (`answer`, `acknowledge`). Requests that wait for a reply (`publish`) and those that do
+/// not (`publish_only`) are kept apart, so a test sees which path a handler took. Not
+/// thread-safe: unit tests drive it from one thread.
 class FakeRequestPublisher final : public RequestPublisher {
  public:
   struct Published {
     kafka::OutboundRecord record;
     ReplyCallback done;
   };
+  struct PublishedOnly {
+    kafka::OutboundRecord record;
+    PublishCallback done;
+  };
 
   void publish(kafka::OutboundRecord record, ReplyCallback done) override {
     published_.push_back({std::move(record), std::move(done)});
   }
+  void publish_only(kafka::OutboundRecord record, PublishCallback done) override {
+    published_only_.push_back({std::move(record), std::move(done)});
+  }
 
   [[nodiscard]] const std::vector<Published>& published() const { return published_; }
+  [[nodiscard]] const std::vector<PublishedOnly>& published_only() const { return published_only_; }
 
   /// Ends request `index` with `result`.
   void answer(std::size_t index, const ReplyResult& result) { published_.at(index).done(result); }
+  /// Ends the `publish_only` request `index` with the broker's verdict.
+  void acknowledge(std::size_t index, const Result<void>& result) {
+    published_only_.at(index).done(result);
+  }
 
  private:
   std::vector<Published> published_;
+  std::vector<PublishedOnly> published_only_;
 };
 
 /// A ReplyReadiness the test sets.

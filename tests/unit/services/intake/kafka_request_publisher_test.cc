@@ -109,5 +109,57 @@ TEST_F(KafkaRequestPublisherTest, NothingIsPublishedWhileRepliesCannotBeReceived
   EXPECT_EQ(results_[0].error().code, Errc::kUnavailable);
 }
 
+// ---- publish_only (Prefer: respond-async) ----------------------------------------------------
+
+class PublishOnlyTest : public KafkaRequestPublisherTest {
+ protected:
+  PublishCallback record_published() {
+    return [this](const Result<void>& published) { published_.push_back(published); };
+  }
+
+  std::vector<Result<void>> published_;
+};
+
+TEST_F(PublishOnlyTest, NoReplyHeadersNothingPendingAndSuccessOnlyOnTheAck) {
+  producer_.hold_acks(true);
+  publisher_.publish_only(request_record(), record_published());
+
+  const auto records = producer_.records();
+  ASSERT_EQ(records.size(), 1U);
+  EXPECT_TRUE(records[0].headers.empty());  // the generator answers nobody
+  EXPECT_EQ(records[0].key, "acme:+14155552671");
+  EXPECT_EQ(pending_.size(), 0U);
+  EXPECT_TRUE(published_.empty());  // not before the broker acknowledged it
+
+  producer_.ack_all();
+  ASSERT_EQ(published_.size(), 1U);
+  EXPECT_TRUE(published_[0].has_value());
+}
+
+TEST_F(PublishOnlyTest, FailedDeliveryIsUnavailable) {
+  producer_.hold_acks(true);
+  publisher_.publish_only(request_record(), record_published());
+  producer_.fail_all();
+  ASSERT_EQ(published_.size(), 1U);
+  ASSERT_FALSE(published_[0].has_value());
+  EXPECT_EQ(published_[0].error().code, Errc::kUnavailable);
+}
+
+TEST_F(PublishOnlyTest, RefusedEnqueueIsUnavailableOnce) {
+  producer_.refuse_next(1);
+  publisher_.publish_only(request_record(), record_published());
+  producer_.ack_all();
+  ASSERT_EQ(published_.size(), 1U);
+  EXPECT_EQ(published_[0].error().code, Errc::kUnavailable);
+}
+
+TEST_F(PublishOnlyTest, RefusedWhileTheIntakeIsNotAcceptingRequests) {
+  readiness_.accepting = false;
+  publisher_.publish_only(request_record(), record_published());
+  EXPECT_TRUE(producer_.records().empty());
+  ASSERT_EQ(published_.size(), 1U);
+  EXPECT_EQ(published_[0].error().code, Errc::kUnavailable);
+}
+
 }  // namespace
 }  // namespace otp::intake

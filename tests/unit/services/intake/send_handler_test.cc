@@ -332,6 +332,67 @@ TEST_F(SendHandlerTest, RateLimitedReplyAnswers429) {
   EXPECT_EQ(responses_.only_body()["error"]["code"], "rate_limited");
 }
 
+TEST_F(SendHandlerTest, RespondAsyncPublishesWithoutWaitingAndAnswers202OnTheAck) {
+  handler_.handle(kTenant, valid_body(), SendOptions{.respond_async = true}, responses_.callback());
+
+  EXPECT_TRUE(publisher_.published().empty());  // nothing waits for the generator
+  ASSERT_EQ(publisher_.published_only().size(), 1U);
+  EXPECT_EQ(responses_.count(), 0U);  // not before Kafka acknowledged it
+  const auto& record = publisher_.published_only()[0].record;
+  EXPECT_EQ(record.topic, "t.send-requests");
+  EXPECT_EQ(record.key, "acme:+14155552671");
+  auto message = messages::decode_send_requested(record.value);
+  ASSERT_TRUE(message.has_value()) << message.error().message;
+
+  publisher_.acknowledge(0, {});
+
+  const auto response = responses_.only();
+  EXPECT_EQ(response.status, 202);
+  EXPECT_EQ(response.header("Preference-Applied"), "respond-async");
+  auto body = responses_.only_body();
+  // The body of the 202 a send without a reply in time gets.
+  EXPECT_EQ(body, json({{"success", true},
+                        {"verification_id", message->verification_id},
+                        {"status", "pending"},
+                        {"channel", "sms"},
+                        {"recipient", "+141******71"}}));
+}
+
+TEST_F(SendHandlerTest, RespondAsyncNotPublishedIs503Never202) {
+  handler_.handle(kTenant, valid_body(), SendOptions{.respond_async = true}, responses_.callback());
+
+  publisher_.acknowledge(0, fail(Errc::kUnavailable, "message timed out"));
+
+  const auto response = responses_.only();
+  EXPECT_EQ(response.status, 503);
+  EXPECT_EQ(response.header("Retry-After"), "1");
+  EXPECT_FALSE(response.header("Preference-Applied").has_value());
+  EXPECT_EQ(responses_.only_body()["error"]["code"], "unavailable");
+}
+
+TEST_F(SendHandlerTest, RespondAsyncKeepsTheIdempotencyKeyIds) {
+  handler_.handle(kTenant, valid_body(), std::string("order-17"), responses_.callback());
+  handler_.handle(kTenant, valid_body(),
+                  SendOptions{.idempotency_key = "order-17", .respond_async = true},
+                  responses_.callback());
+
+  ASSERT_EQ(publisher_.published().size(), 1U);
+  ASSERT_EQ(publisher_.published_only().size(), 1U);
+  auto waited = messages::decode_send_requested(publisher_.published()[0].record.value);
+  auto async = messages::decode_send_requested(publisher_.published_only()[0].record.value);
+  ASSERT_TRUE(waited.has_value() && async.has_value());
+  EXPECT_EQ(waited->request_id, async->request_id);
+  EXPECT_EQ(waited->verification_id, async->verification_id);
+}
+
+TEST_F(SendHandlerTest, RespondAsyncInvalidRequestIsRefusedUnpublished) {
+  handler_.handle(kTenant, with(valid_body(), "recipient", "not a number"),
+                  SendOptions{.respond_async = true}, responses_.callback());
+
+  EXPECT_TRUE(publisher_.published_only().empty());
+  EXPECT_EQ(responses_.only().status, 400);
+}
+
 TEST(LocaleTag, AcceptsCommonTagsAndRejectsOthers) {
   for (const char* good : {"en", "pt-BR", "zh-Hant-TW", "es-419", "fil"}) {
     EXPECT_TRUE(is_locale_tag(good)) << good;
