@@ -1,16 +1,12 @@
 #include "services/intake/recipient_validator.h"
 
-#include <phonenumbers/phonenumber.pb.h>
-#include <phonenumbers/phonenumberutil.h>
+#include "common/phone/numbering_plans.h"
 
 #include <algorithm>
 #include <cctype>
 
 namespace otp::intake {
 namespace {
-
-using i18n::phonenumbers::PhoneNumber;
-using i18n::phonenumbers::PhoneNumberUtil;
 
 // Longer than any formatted international number, short enough to bound the parser's work.
 constexpr std::size_t kMaxPhoneInput = 32;
@@ -57,16 +53,11 @@ Result<std::string> normalize_phone_number(std::string_view text) {
                    [](char c) { return is_ascii_digit(c) || is_phone_punctuation(c); })) {
     return fail(Errc::kInvalidInput, "recipient must contain only digits after the +");
   }
-  const PhoneNumberUtil& util = *PhoneNumberUtil::GetInstance();
-  PhoneNumber number;
-  // "ZZ" = no default region: only numbers with their own country code parse.
-  if (util.Parse(std::string(text), "ZZ", &number) != PhoneNumberUtil::NO_PARSING_ERROR ||
-      number.has_extension() || !util.IsValidNumber(number)) {
-    return fail(Errc::kInvalidInput, "recipient is not a valid phone number");
-  }
-  std::string e164;
-  util.Format(number, PhoneNumberUtil::E164, &e164);
-  return e164;
+  // libphonenumber's Parse(text, "ZZ") + IsValidNumber + Format(E164), without its regular
+  // expressions for "+digits" input (common/phone/README.md).
+  auto e164 = phone::NumberingPlans::shared().normalize(text);
+  if (!e164) return fail(Errc::kInvalidInput, "recipient is not a valid phone number");
+  return std::move(*e164);
 }
 
 Result<std::string> normalize_email(std::string_view text) {

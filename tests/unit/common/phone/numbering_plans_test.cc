@@ -7,6 +7,7 @@
 #include <cstddef>
 #include <list>
 #include <map>
+#include <ostream>
 #include <random>
 #include <set>
 #include <string>
@@ -18,6 +19,13 @@
 // inside the international form, punctuation variants and pseudo-random digit strings.
 
 namespace otp::phone {
+
+// Readable failures: "+44 7400123456 ext".
+void PrintTo(const ParsedNumber& number, std::ostream* out) {
+  *out << "+" << number.country_code << " " << number.national_number
+       << (number.has_extension ? " ext" : "");
+}
+
 namespace {
 
 using i18n::phonenumbers::PhoneNumber;
