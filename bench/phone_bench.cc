@@ -94,7 +94,9 @@ std::string libphonenumber_facts(const std::string& text) {
   if (util().Parse(text, "ZZ", &number) != PhoneNumberUtil::NO_PARSING_ERROR) return {};
   std::string national;
   util().GetNationalSignificantNumber(number, &national);
-  std::string prefix = "+" + std::to_string(number.country_code()) + national.substr(0, 3);
+  std::string prefix(1, '+');
+  prefix += std::to_string(number.country_code());
+  prefix.append(national, 0, 3);
   std::string region;
   util().GetRegionCodeForNumber(number, &region);
   if (!util().IsValidNumberForRegion(number, region)) return prefix;
@@ -105,8 +107,9 @@ std::string phone_facts(const std::string& text) {
   const auto& plans = otp::phone::NumberingPlans::shared();
   auto number = plans.parse(text);
   if (!number) return {};
-  std::string prefix =
-      "+" + std::to_string(number->country_code) + number->national_number.substr(0, 3);
+  std::string prefix(1, '+');
+  prefix += std::to_string(number->country_code);
+  prefix.append(number->national_number, 0, 3);
   auto region = plans.valid_region(*number);
   if (!region) return prefix;
   return prefix + std::string(*region);

@@ -287,7 +287,12 @@ std::optional<std::string_view> NumberingPlans::valid_region(const ParsedNumber&
 }
 
 std::string NumberingPlans::format_e164(const ParsedNumber& number) {
-  std::string e164 = "+" + std::to_string(number.country_code);
+  // Appended piece by piece: one allocation at most, and g++ 12 reports a false -Wrestrict on
+  // "+" + std::string in optimised builds.
+  std::string e164;
+  e164.reserve(1 + kMaxCallingCodeLength + number.national_number.size());
+  e164.push_back('+');
+  e164 += std::to_string(number.country_code);
   e164 += number.national_number;
   return e164;
 }

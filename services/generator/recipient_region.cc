@@ -15,8 +15,10 @@ PhoneFacts phone_facts(std::string_view e164) {
   if (!number) return {};
   PhoneFacts facts;
   const std::string& national = number->national_number;
-  facts.number_prefix = "+" + std::to_string(number->country_code) +
-                        national.substr(0, std::min<std::size_t>(3, national.size()));
+  std::string prefix(1, '+');
+  prefix += std::to_string(number->country_code);
+  prefix.append(national, 0, std::min<std::size_t>(3, national.size()));
+  facts.number_prefix = std::move(prefix);
   // An invalid number gets no country: libphonenumber would still guess one from its prefix.
   // `valid_region` is GetRegionCodeForNumber + IsValidNumberForRegion with the number's type
   // patterns evaluated once.
