@@ -63,9 +63,15 @@ curl -fs "http://127.0.0.1:$http_port/readyz" >/dev/null || {
 wrk -t"$(nproc)" -c"$connections" -d5s -s "$here/send.lua" "http://127.0.0.1:$http_port" >/dev/null
 echo "mode=$mode connections=$connections duration=$duration load=$(cut -d' ' -f1-3 /proc/loadavg)"
 intake_pid=${pids[-1]}
-# utime + stime of the intake in clock ticks (fields 14 and 15 of /proc/PID/stat; the command
-# name in field 2 has no spaces here).
-cpu_ticks() { awk '{print $14 + $15}' "/proc/$intake_pid/stat"; }
+generator_pid=
+[[ $mode == sync ]] && generator_pid=${pids[0]}
+# The stack's broker (scripts/stack writes its pid), to show what a request costs it too.
+kafka_pid=$(head -n 1 "${OTP_STACK_DIR:-.state/dev}/run/kafka.pid" 2>/dev/null || true)
+[[ -n $kafka_pid && -r /proc/$kafka_pid/stat ]] || kafka_pid=
+# utime + stime in clock ticks (fields 14 and 15 of /proc/PID/stat, counted from the end because
+# the command name in field 2 may contain spaces: the JVM's does not, ours do not).
+cpu_ticks_of() { [[ -n $1 ]] && awk '{print $(NF - 38) + $(NF - 37)}' "/proc/$1/stat" || echo 0; }
+cpu_ticks() { cpu_ticks_of "$intake_pid"; }
 perf_pid=
 if [[ -n ${BENCH_PERF_OUT:-} ]]; then
   # Optional profile of the measured run: BENCH_PERF_OUT=/tmp/intake.perf.data bench/http/run.sh ...
@@ -74,13 +80,23 @@ if [[ -n ${BENCH_PERF_OUT:-} ]]; then
   perf_pid=$!
 fi
 ticks_before=$(cpu_ticks)
+kafka_before=$(cpu_ticks_of "$kafka_pid")
+generator_before=$(cpu_ticks_of "$generator_pid")
 wrk -t"$(nproc)" -c"$connections" -d"$duration" --latency -s "$here/send.lua" \
   "http://127.0.0.1:$http_port" | tee "$work/wrk.out"
 ticks_after=$(cpu_ticks)
+kafka_after=$(cpu_ticks_of "$kafka_pid")
+generator_after=$(cpu_ticks_of "$generator_pid")
 if [[ -n $perf_pid ]]; then kill -INT "$perf_pid"; wait "$perf_pid" || true; fi
 # Intake CPU per answered request: moves much less with the shared machine's load than req/s.
 requests=$(awk '/requests in/ {print $1}' "$work/wrk.out")
 awk -v ticks=$((ticks_after - ticks_before)) -v hz="$(getconf CLK_TCK)" -v n="$requests" \
   'BEGIN { if (n > 0) printf "intake cpu=%.2fs requests=%d cpu_us_per_request=%.1f\n", ticks / hz, n, 1e6 * ticks / hz / n }'
+per_request() {  # NAME TICKS: CPU of another process per answered request
+  awk -v name="$1" -v ticks="$2" -v hz="$(getconf CLK_TCK)" -v n="$requests" \
+    'BEGIN { if (n > 0) printf "%s cpu=%.2fs cpu_us_per_request=%.1f\n", name, ticks / hz, 1e6 * ticks / hz / n }'
+}
+[[ -n $kafka_pid ]] && per_request kafka $((kafka_after - kafka_before))
+[[ -n $generator_pid ]] && per_request generator $((generator_after - generator_before))
 echo "intake peak_rss=$(awk '/^VmHWM/ {print $2 " " $3}' "/proc/$intake_pid/status")"
 echo "load_after=$(cut -d' ' -f1-3 /proc/loadavg)"

@@ -1,5 +1,9 @@
 #include "services/intake/api_response.h"
 
+#include "services/intake/json_body.h"
+
+#include <fmt/format.h>
+
 namespace otp::intake {
 
 ApiError invalid_request(std::string message) {
@@ -19,6 +23,91 @@ ApiError unavailable(std::string message, std::chrono::seconds retry_after) {
 ApiError internal_error() {
   return ApiError{
       .status = 500, .code = "internal", .message = "internal error", .retry_after = std::nullopt};
+}
+
+namespace {
+
+void append_json_string(std::string& out, std::string_view value) {
+  if (!is_valid_utf8(value)) {
+    // Rare (our own strings are validated on the way in): nlohmann's replacement, as dump does.
+    out += nlohmann::json(std::string(value))
+               .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+    return;
+  }
+  out += '"';
+  for (const char c : value) {
+    switch (c) {
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\b':
+        out += "\\b";
+        break;
+      case '\f':
+        out += "\\f";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
+      default:
+        if (static_cast<unsigned char>(c) < 0x20) {
+          fmt::format_to(std::back_inserter(out), "\\u{:04x}", static_cast<unsigned>(c));
+        } else {
+          out += c;
+        }
+    }
+  }
+  out += '"';
+}
+
+}  // namespace
+
+void JsonObjectText::key(std::string_view name) {
+  if (text_.size() > 1) text_ += ',';
+  append_json_string(text_, name);
+  text_ += ':';
+}
+
+JsonObjectText& JsonObjectText::add(std::string_view name, std::string_view value) {
+  key(name);
+  append_json_string(text_, value);
+  return *this;
+}
+
+JsonObjectText& JsonObjectText::add(std::string_view name, bool value) {
+  key(name);
+  text_ += value ? "true" : "false";
+  return *this;
+}
+
+JsonObjectText& JsonObjectText::add(std::string_view name, std::int64_t value) {
+  key(name);
+  fmt::format_to(std::back_inserter(text_), "{}", value);
+  return *this;
+}
+
+std::string JsonObjectText::finish() {
+  text_ += '}';
+  std::string out = std::move(text_);
+  text_ = "{";
+  return out;
+}
+
+HttpResponse json_text_response(int status, std::string body) {
+  HttpResponse response;
+  response.status = status;
+  response.headers = {{"Content-Type", "application/json"}, {"Cache-Control", "no-store"}};
+  response.body = std::move(body);
+  return response;
 }
 
 HttpResponse json_response(int status, const nlohmann::ordered_json& body) {

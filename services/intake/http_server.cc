@@ -3,8 +3,10 @@
 #include <restinio/all.hpp>
 #include <spdlog/spdlog.h>
 
+#include <chrono>
 #include <climits>
 #include <condition_variable>
+#include <ctime>
 #include <exception>
 #include <future>
 #include <mutex>
@@ -122,6 +124,19 @@ HttpRequest to_http_request(const restinio::request_t& request) {
   return out;
 }
 
+/// The Date header's value (RFC 9110 IMF-fixdate), formatted once per second per thread: RESTinio's
+/// append_header_date_field runs gmtime and strftime for every response.
+const std::string& http_date_now() {
+  thread_local std::time_t formatted_for = -1;
+  thread_local std::string value;
+  const std::time_t now = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now());
+  if (now != formatted_for) {
+    value = restinio::make_date_field_value(now);
+    formatted_for = now;
+  }
+  return value;
+}
+
 void write_response(const std::shared_ptr<ResponseGate>& gate,
                     const restinio::request_handle_t& request, HttpResponse response) {
   std::shared_lock lock(gate->mutex);
@@ -131,7 +146,7 @@ void write_response(const std::shared_ptr<ResponseGate>& gate,
     auto builder = request->create_response(restinio::http_status_line_t(
         restinio::http_status_code_t(static_cast<std::uint16_t>(response.status)),
         std::string(reason_phrase(response.status))));
-    builder.append_header_date_field();
+    builder.append_header(restinio::http_field_t::date, http_date_now());
     for (auto& [name, value] : response.headers) builder.append_header(name, std::move(value));
     if (response.close_connection) builder.connection_close();
     builder.set_body(std::move(response.body));

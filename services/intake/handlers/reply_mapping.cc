@@ -65,17 +65,21 @@ HttpResponse failure(const std::string& verification_id, const Reply& reply) {
 
 // Published, no answer (yet): the code is on its way.
 HttpResponse send_accepted(const SendContext& context) {
-  return json_response(202, {{"success", true},
-                             {"verification_id", context.verification_id},
-                             {"status", "pending"},
-                             {"channel", to_string(context.channel)},
-                             {"recipient", log::mask_recipient(context.recipient)}});
+  return json_text_response(202, JsonObjectText()
+                                     .add("success", true)
+                                     .add("verification_id", context.verification_id)
+                                     .add("status", "pending")
+                                     .add("channel", to_string(context.channel))
+                                     .add("recipient", log::mask_recipient(context.recipient))
+                                     .finish());
 }
 
 HttpResponse resend_accepted(const ActionContext& context) {
-  return json_response(
-      202,
-      {{"success", true}, {"verification_id", context.verification_id}, {"status", "pending"}});
+  return json_text_response(202, JsonObjectText()
+                                     .add("success", true)
+                                     .add("verification_id", context.verification_id)
+                                     .add("status", "pending")
+                                     .finish());
 }
 
 HttpResponse async_applied(HttpResponse response) {
@@ -143,15 +147,16 @@ HttpResponse send_response(const SendContext& context, const ReplyResult& result
   const std::string& verification_id =
       reply.verification_id.empty() ? context.verification_id : reply.verification_id;
   if (reply.outcome != Outcome::kPending) return failure(verification_id, reply);
-  nlohmann::ordered_json body = {{"success", true},
-                                 {"verification_id", verification_id},
-                                 {"status", to_string(reply.status)},
-                                 {"channel", to_string(reply.channel.value_or(context.channel))},
-                                 {"recipient", log::mask_recipient(context.recipient)}};
-  if (reply.expires_at) body["expires_at"] = format_rfc3339(*reply.expires_at);
-  if (reply.attempts_remaining) body["attempts_remaining"] = *reply.attempts_remaining;
-  if (reply.code_length) body["code_length"] = *reply.code_length;
-  auto response = json_response(200, body);
+  JsonObjectText body;
+  body.add("success", true)
+      .add("verification_id", verification_id)
+      .add("status", to_string(reply.status))
+      .add("channel", to_string(reply.channel.value_or(context.channel)))
+      .add("recipient", log::mask_recipient(context.recipient));
+  if (reply.expires_at) body.add("expires_at", format_rfc3339(*reply.expires_at));
+  if (reply.attempts_remaining) body.add("attempts_remaining", *reply.attempts_remaining);
+  if (reply.code_length) body.add("code_length", *reply.code_length);
+  auto response = json_text_response(200, body.finish());
   add_rate_limit_headers(response, reply);
   return response;
 }
@@ -242,9 +247,11 @@ HttpResponse verify_response(const VerifyContext& context, const ReplyResult& re
     return error_response(internal_error());
   }
   if (reply.outcome == Outcome::kApproved) {
-    return json_response(
-        200,
-        {{"success", true}, {"verification_id", context.verification_id}, {"status", "approved"}});
+    return json_text_response(200, JsonObjectText()
+                                       .add("success", true)
+                                       .add("verification_id", context.verification_id)
+                                       .add("status", "approved")
+                                       .finish());
   }
   return error_response(reply_error(reply), failure_fields(context.verification_id, reply));
 }
