@@ -82,8 +82,11 @@ fi
 ticks_before=$(cpu_ticks)
 kafka_before=$(cpu_ticks_of "$kafka_pid")
 generator_before=$(cpu_ticks_of "$generator_pid")
-wrk -t"$(nproc)" -c"$connections" -d"$duration" --latency -s "$here/send.lua" \
-  "http://127.0.0.1:$http_port" | tee "$work/wrk.out"
+# `time` (user + system seconds of wrk itself): the load generator shares the cores too.
+TIMEFORMAT='%U %S'
+{ time wrk -t"$(nproc)" -c"$connections" -d"$duration" --latency -s "$here/send.lua" \
+  "http://127.0.0.1:$http_port" >"$work/wrk.out"; } 2>"$work/wrk.time"
+cat "$work/wrk.out"
 ticks_after=$(cpu_ticks)
 kafka_after=$(cpu_ticks_of "$kafka_pid")
 generator_after=$(cpu_ticks_of "$generator_pid")
@@ -96,6 +99,8 @@ per_request() {  # NAME TICKS: CPU of another process per answered request
   awk -v name="$1" -v ticks="$2" -v hz="$(getconf CLK_TCK)" -v n="$requests" \
     'BEGIN { if (n > 0) printf "%s cpu=%.2fs cpu_us_per_request=%.1f\n", name, ticks / hz, 1e6 * ticks / hz / n }'
 }
+awk -v n="$requests" '{ if (n > 0) printf "wrk cpu=%.2fs cpu_us_per_request=%.1f\n", $1 + $2, 1e6 * ($1 + $2) / n }' \
+  "$work/wrk.time"
 [[ -n $kafka_pid ]] && per_request kafka $((kafka_after - kafka_before))
 [[ -n $generator_pid ]] && per_request generator $((generator_after - generator_before))
 echo "intake peak_rss=$(awk '/^VmHWM/ {print $2 " " $3}' "/proc/$intake_pid/status")"
