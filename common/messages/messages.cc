@@ -1,5 +1,6 @@
 #include "common/messages/messages.h"
 
+#include "common/messages/json_writer.h"
 #include "common/random/rng.h"
 
 #include <algorithm>
@@ -130,12 +131,10 @@ class Fields {
   std::optional<std::string> problem_;
 };
 
-/// Parses `payload` as a JSON object of the current schema version, then lets `read` fill the
-/// message from its fields.
+/// Checks that `object` is a JSON object of the current schema version, then lets `read` fill
+/// the message from its fields (it may move values out of `object`).
 template <class Message, class Read>
-Result<Message> decode_with(std::string_view payload, const char* what, Read read) {
-  json object = json::parse(payload, nullptr, /*allow_exceptions=*/false);
-  if (object.is_discarded()) return fail(Errc::kInvalidInput, std::string(what) + ": not JSON");
+Result<Message> decode_object(json& object, const char* what, Read read) {
   if (!object.is_object()) {
     return fail(Errc::kInvalidInput, std::string(what) + ": not a JSON object");
   }
@@ -153,8 +152,20 @@ Result<Message> decode_with(std::string_view payload, const char* what, Read rea
   return message;
 }
 
-json sealed_json(const crypto::Sealed& sealed) {
-  return {{"key_id", sealed.key_id}, {"data", sealed.data}};
+/// Parses `payload`, then decodes it as `decode_object` does.
+template <class Message, class Read>
+Result<Message> decode_with(std::string_view payload, const char* what, Read read) {
+  json object = json::parse(payload, nullptr, /*allow_exceptions=*/false);
+  if (object.is_discarded()) return fail(Errc::kInvalidInput, std::string(what) + ": not JSON");
+  return decode_object<Message>(object, what, read);
+}
+
+/// `{"data": ..., "key_id": ...}` as JSON text.
+std::string sealed_text(const crypto::Sealed& sealed) {
+  detail::JsonObjectWriter out;
+  out.string("data", sealed.data);
+  out.string("key_id", sealed.key_id);
+  return std::move(out).finish();
 }
 
 std::string_view to_string(RequestKind kind) {
@@ -216,13 +227,6 @@ bool is_flat_metadata(const json& value) {
   return true;
 }
 
-void encode_delivery_options(json& object, const std::string& sender,
-                             const std::string& template_name, const std::string& app_hash) {
-  if (!sender.empty()) object["from"] = sender;
-  if (!template_name.empty()) object["template"] = template_name;
-  if (!app_hash.empty()) object["app_hash"] = app_hash;
-}
-
 }  // namespace
 
 std::string_view to_string(SendAction action) noexcept {
@@ -248,307 +252,349 @@ Result<SendAction> parse_send_action(std::string_view text) {
 }
 
 std::string encode(const SendRequested& message) {
-  json object = {{"schema_version", kSchemaVersion},
-                 {"request_id", message.request_id},
-                 {"tenant", message.tenant},
-                 {"channel", to_string(message.channel)},
-                 {"requested_at", format_rfc3339(message.requested_at)}};
-  if (!message.recipient.empty()) object["recipient"] = message.recipient;
-  if (!message.verification_id.empty()) object["verification_id"] = message.verification_id;
-  if (!message.locale.empty()) object["locale"] = message.locale;
+  // Members in ascending key order: see JsonObjectWriter.
+  detail::JsonObjectWriter out;
   // Absent means send: plain sends encode exactly as before the field existed.
-  if (message.action != SendAction::kSend) object["action"] = to_string(message.action);
-  encode_delivery_options(object, message.sender, message.template_name, message.app_hash);
-  if (message.code_length) object["code_length"] = *message.code_length;
-  if (message.ttl_seconds) object["ttl_seconds"] = *message.ttl_seconds;
-  if (!message.purpose.empty()) object["purpose"] = message.purpose;
-  if (message.metadata.is_object()) object["metadata"] = message.metadata;
-  return object.dump();
+  if (message.action != SendAction::kSend) out.string("action", to_string(message.action));
+  if (!message.app_hash.empty()) out.string("app_hash", message.app_hash);
+  out.string("channel", to_string(message.channel));
+  if (message.code_length) out.integer("code_length", *message.code_length);
+  if (!message.sender.empty()) out.string("from", message.sender);
+  if (!message.locale.empty()) out.string("locale", message.locale);
+  if (message.metadata.is_object()) out.raw("metadata", message.metadata.dump());
+  if (!message.purpose.empty()) out.string("purpose", message.purpose);
+  if (!message.recipient.empty()) out.string("recipient", message.recipient);
+  out.string("request_id", message.request_id);
+  out.string("requested_at", format_rfc3339(message.requested_at));
+  out.integer("schema_version", kSchemaVersion);
+  if (!message.template_name.empty()) out.string("template", message.template_name);
+  out.string("tenant", message.tenant);
+  if (message.ttl_seconds) out.integer("ttl_seconds", *message.ttl_seconds);
+  if (!message.verification_id.empty()) out.string("verification_id", message.verification_id);
+  return std::move(out).finish();
 }
 
+namespace {
+SendRequested read_send_requested(Fields& fields, json& object) {
+  SendRequested message;
+  message.request_id = fields.id("request_id");
+  message.tenant = fields.id("tenant");
+  if (auto vid = fields.optional_string("verification_id")) {
+    if (!is_verification_id(*vid)) fields.reject("verification_id", "is not a verification id");
+    message.verification_id = *vid;
+  }
+  // Empty only for resend, cancel and status (checked below, once the action is known).
+  message.recipient = fields.optional_string("recipient", kMaxRecipientLength).value_or("");
+  message.channel = fields.enumeration("channel", &parse_channel, Channel::kSms);
+  message.locale = fields.optional_string("locale", 35).value_or("");
+  message.requested_at = fields.time("requested_at");
+  if (auto action = fields.optional_string("action", 16)) {
+    auto parsed = parse_send_action(*action);
+    if (parsed) message.action = *parsed;
+    if (!parsed) fields.reject("action", parsed.error().message);
+  }
+  if (message.action != SendAction::kSend && message.verification_id.empty() && !fields.problem()) {
+    fields.reject("verification_id", "is required for resend, cancel and status");
+  }
+  if (message.action == SendAction::kSend && message.recipient.empty() && !fields.problem()) {
+    fields.reject("recipient", "is required");
+  }
+  message.sender = fields.optional_string("from", kMaxSenderLength).value_or("");
+  message.template_name = fields.optional_string("template", kMaxTemplateNameLength).value_or("");
+  message.app_hash = fields.optional_string("app_hash", kMaxAppHashLength).value_or("");
+  if (auto length = fields.optional_integer("code_length")) {
+    if (*length < kMinCodeLength || *length > kMaxCodeLength) {
+      fields.reject("code_length", "must be 4..10");
+    } else {
+      message.code_length = static_cast<int>(*length);
+    }
+  }
+  if (auto ttl = fields.optional_integer("ttl_seconds")) {
+    if (*ttl < kMinTtlSeconds || *ttl > kMaxTtlSeconds) {
+      fields.reject("ttl_seconds", "must be 30..86400");
+    } else {
+      message.ttl_seconds = static_cast<int>(*ttl);
+    }
+  }
+  message.purpose = fields.optional_string("purpose", kMaxPurposeLength).value_or("");
+  if (!std::all_of(message.purpose.begin(), message.purpose.end(), is_name_char)) {
+    fields.reject("purpose", "must be letters, digits, '_', '-' or '.'");
+  }
+  if (object.contains("metadata") && !object["metadata"].is_null()) {
+    if (!is_flat_metadata(object["metadata"])) {
+      fields.reject("metadata",
+                    "must be an object of at most 16 keys with string, number or boolean values");
+    } else {
+      message.metadata = std::move(object["metadata"]);
+    }
+  }
+  return message;
+}
+}  // namespace
+
 Result<SendRequested> decode_send_requested(std::string_view payload) {
-  return decode_with<SendRequested>(payload, "send request", [](Fields& fields, json& object) {
-    SendRequested message;
-    message.request_id = fields.id("request_id");
-    message.tenant = fields.id("tenant");
-    if (auto vid = fields.optional_string("verification_id")) {
-      if (!is_verification_id(*vid)) fields.reject("verification_id", "is not a verification id");
-      message.verification_id = *vid;
-    }
-    // Empty only for resend, cancel and status (checked below, once the action is known).
-    message.recipient = fields.optional_string("recipient", kMaxRecipientLength).value_or("");
-    message.channel = fields.enumeration("channel", &parse_channel, Channel::kSms);
-    message.locale = fields.optional_string("locale", 35).value_or("");
-    message.requested_at = fields.time("requested_at");
-    if (auto action = fields.optional_string("action", 16)) {
-      auto parsed = parse_send_action(*action);
-      if (parsed) message.action = *parsed;
-      if (!parsed) fields.reject("action", parsed.error().message);
-    }
-    if (message.action != SendAction::kSend && message.verification_id.empty() &&
-        !fields.problem()) {
-      fields.reject("verification_id", "is required for resend, cancel and status");
-    }
-    if (message.action == SendAction::kSend && message.recipient.empty() && !fields.problem()) {
-      fields.reject("recipient", "is required");
-    }
-    message.sender = fields.optional_string("from", kMaxSenderLength).value_or("");
-    message.template_name = fields.optional_string("template", kMaxTemplateNameLength).value_or("");
-    message.app_hash = fields.optional_string("app_hash", kMaxAppHashLength).value_or("");
-    if (auto length = fields.optional_integer("code_length")) {
-      if (*length < kMinCodeLength || *length > kMaxCodeLength) {
-        fields.reject("code_length", "must be 4..10");
-      } else {
-        message.code_length = static_cast<int>(*length);
-      }
-    }
-    if (auto ttl = fields.optional_integer("ttl_seconds")) {
-      if (*ttl < kMinTtlSeconds || *ttl > kMaxTtlSeconds) {
-        fields.reject("ttl_seconds", "must be 30..86400");
-      } else {
-        message.ttl_seconds = static_cast<int>(*ttl);
-      }
-    }
-    message.purpose = fields.optional_string("purpose", kMaxPurposeLength).value_or("");
-    if (!std::all_of(message.purpose.begin(), message.purpose.end(), is_name_char)) {
-      fields.reject("purpose", "must be letters, digits, '_', '-' or '.'");
-    }
-    if (object.contains("metadata") && !object["metadata"].is_null()) {
-      if (!is_flat_metadata(object["metadata"])) {
-        fields.reject("metadata",
-                      "must be an object of at most 16 keys with string, number or boolean values");
-      } else {
-        message.metadata = std::move(object["metadata"]);
-      }
-    }
-    return message;
-  });
+  return decode_with<SendRequested>(payload, "send request", read_send_requested);
+}
+
+Result<SendRequested> decode_send_requested_document(nlohmann::json&& document) {
+  return decode_object<SendRequested>(document, "send request", read_send_requested);
 }
 
 std::string encode(const VerifyRequested& message) {
-  json object = {{"schema_version", kSchemaVersion},
-                 {"request_id", message.request_id},
-                 {"tenant", message.tenant},
-                 {"verification_id", message.verification_id},
-                 {"requested_at", format_rfc3339(message.requested_at)}};
-  if (message.sealed_code) object["otp_code_sealed"] = sealed_json(*message.sealed_code);
-  if (message.otp_code) object["otp_code"] = *message.otp_code;
-  if (message.respond_by) object["respond_by"] = format_rfc3339(*message.respond_by);
-  if (!message.recipient.empty()) object["recipient"] = message.recipient;
-  return object.dump();
+  detail::JsonObjectWriter out;
+  if (message.otp_code) out.string("otp_code", *message.otp_code);
+  if (message.sealed_code) out.raw("otp_code_sealed", sealed_text(*message.sealed_code));
+  if (!message.recipient.empty()) out.string("recipient", message.recipient);
+  out.string("request_id", message.request_id);
+  out.string("requested_at", format_rfc3339(message.requested_at));
+  if (message.respond_by) out.string("respond_by", format_rfc3339(*message.respond_by));
+  out.integer("schema_version", kSchemaVersion);
+  out.string("tenant", message.tenant);
+  out.string("verification_id", message.verification_id);
+  return std::move(out).finish();
 }
 
+namespace {
+VerifyRequested read_verify_requested(Fields& fields, json& object) {
+  VerifyRequested message;
+  message.request_id = fields.id("request_id");
+  message.tenant = fields.id("tenant");
+  // "" (what a verify by recipient carries), null or absent: none.
+  const bool no_vid = object.contains("verification_id") && object["verification_id"].is_string() &&
+                      object["verification_id"].get_ref<const std::string&>().empty();
+  if (!no_vid) message.verification_id = fields.optional_string("verification_id").value_or("");
+  if (!message.verification_id.empty() && !is_verification_id(message.verification_id)) {
+    fields.reject("verification_id", "is not a verification id");
+  }
+  message.requested_at = fields.time("requested_at");
+  message.respond_by = fields.optional_time("respond_by");
+  message.recipient = fields.optional_string("recipient", kMaxRecipientLength).value_or("");
+  if (message.verification_id.empty() == message.recipient.empty() && !fields.problem()) {
+    fields.reject("verification_id", "or recipient is required (exactly one)");
+  }
+  bool has_sealed = object.contains("otp_code_sealed") && !object["otp_code_sealed"].is_null();
+  bool has_plain = object.contains("otp_code") && !object["otp_code"].is_null();
+  if (has_sealed == has_plain) {
+    fields.reject("otp_code", "or otp_code_sealed is required (exactly one)");
+  } else if (has_sealed) {
+    message.sealed_code = fields.sealed("otp_code_sealed");
+  } else {
+    message.otp_code = fields.string("otp_code", 32);
+  }
+  return message;
+}
+}  // namespace
+
 Result<VerifyRequested> decode_verify_requested(std::string_view payload) {
-  return decode_with<VerifyRequested>(payload, "verify request", [](Fields& fields, json& object) {
-    VerifyRequested message;
-    message.request_id = fields.id("request_id");
-    message.tenant = fields.id("tenant");
-    // "" (what a verify by recipient carries), null or absent: none.
-    const bool no_vid = object.contains("verification_id") &&
-                        object["verification_id"].is_string() &&
-                        object["verification_id"].get_ref<const std::string&>().empty();
-    if (!no_vid) message.verification_id = fields.optional_string("verification_id").value_or("");
-    if (!message.verification_id.empty() && !is_verification_id(message.verification_id)) {
-      fields.reject("verification_id", "is not a verification id");
-    }
-    message.requested_at = fields.time("requested_at");
-    message.respond_by = fields.optional_time("respond_by");
-    message.recipient = fields.optional_string("recipient", kMaxRecipientLength).value_or("");
-    if (message.verification_id.empty() == message.recipient.empty() && !fields.problem()) {
-      fields.reject("verification_id", "or recipient is required (exactly one)");
-    }
-    bool has_sealed = object.contains("otp_code_sealed") && !object["otp_code_sealed"].is_null();
-    bool has_plain = object.contains("otp_code") && !object["otp_code"].is_null();
-    if (has_sealed == has_plain) {
-      fields.reject("otp_code", "or otp_code_sealed is required (exactly one)");
-    } else if (has_sealed) {
-      message.sealed_code = fields.sealed("otp_code_sealed");
-    } else {
-      message.otp_code = fields.string("otp_code", 32);
-    }
-    return message;
-  });
+  return decode_with<VerifyRequested>(payload, "verify request", read_verify_requested);
+}
+
+Result<VerifyRequested> decode_verify_requested_document(nlohmann::json&& document) {
+  return decode_object<VerifyRequested>(document, "verify request", read_verify_requested);
 }
 
 std::string encode(const Reply& message) {
-  json object = {{"schema_version", kSchemaVersion},
-                 {"correlation_id", message.correlation_id},
-                 {"request_id", message.request_id},
-                 {"kind", to_string(message.kind)},
-                 {"tenant", message.tenant},
-                 {"verification_id", message.verification_id},
-                 {"outcome", to_string(message.outcome)},
-                 {"status", to_string(message.status)}};
-  if (message.attempts_remaining) object["attempts_remaining"] = *message.attempts_remaining;
-  if (message.expires_at) object["expires_at"] = format_rfc3339(*message.expires_at);
-  if (message.channel) object["channel"] = to_string(*message.channel);
-  if (message.code_length) object["code_length"] = *message.code_length;
-  if (message.retry_after_seconds) object["retry_after_seconds"] = *message.retry_after_seconds;
-  if (!message.message.empty()) object["message"] = message.message;
-  if (message.rate_limit_limit) object["rate_limit_limit"] = *message.rate_limit_limit;
-  if (message.failures_remaining) object["failures_remaining"] = *message.failures_remaining;
-  if (message.rate_limit_remaining) object["rate_limit_remaining"] = *message.rate_limit_remaining;
-  if (message.rate_limit_reset_seconds) {
-    object["rate_limit_reset_seconds"] = *message.rate_limit_reset_seconds;
+  detail::JsonObjectWriter out;
+  if (message.attempts_remaining) out.integer("attempts_remaining", *message.attempts_remaining);
+  if (message.channel) out.string("channel", to_string(*message.channel));
+  if (message.code_length) out.integer("code_length", *message.code_length);
+  out.string("correlation_id", message.correlation_id);
+  if (message.expires_at) out.string("expires_at", format_rfc3339(*message.expires_at));
+  if (message.failures_remaining) out.integer("failures_remaining", *message.failures_remaining);
+  out.string("kind", to_string(message.kind));
+  if (!message.message.empty()) out.string("message", message.message);
+  out.string("outcome", to_string(message.outcome));
+  if (!message.provider.empty()) out.string("provider", message.provider);
+  if (message.rate_limit_limit) out.integer("rate_limit_limit", *message.rate_limit_limit);
+  if (message.rate_limit_remaining) {
+    out.integer("rate_limit_remaining", *message.rate_limit_remaining);
   }
-  if (!message.provider.empty()) object["provider"] = message.provider;
-  return object.dump();
+  if (message.rate_limit_reset_seconds) {
+    out.integer("rate_limit_reset_seconds", *message.rate_limit_reset_seconds);
+  }
+  out.string("request_id", message.request_id);
+  if (message.retry_after_seconds) {
+    out.integer("retry_after_seconds", *message.retry_after_seconds);
+  }
+  out.integer("schema_version", kSchemaVersion);
+  out.string("status", to_string(message.status));
+  out.string("tenant", message.tenant);
+  out.string("verification_id", message.verification_id);
+  return std::move(out).finish();
 }
 
-Result<Reply> decode_reply(std::string_view payload) {
-  return decode_with<Reply>(payload, "reply", [](Fields& fields, json& /*object*/) {
-    Reply message;
-    message.correlation_id = fields.id("correlation_id");
-    message.request_id = fields.id("request_id");
-    message.kind = fields.enumeration("kind", &parse_request_kind, RequestKind::kSend);
-    message.tenant = fields.id("tenant");
-    message.verification_id = fields.verification_id_or_empty("verification_id");
-    message.outcome = fields.enumeration("outcome", &parse_outcome, Outcome::kPending);
-    message.status = fields.enumeration("status", &parse_status, Status::kPending);
-    if (auto left = fields.optional_integer("attempts_remaining")) {
-      message.attempts_remaining = static_cast<int>(*left);
+namespace {
+Reply read_reply(Fields& fields, json& /*object*/) {
+  Reply message;
+  message.correlation_id = fields.id("correlation_id");
+  message.request_id = fields.id("request_id");
+  message.kind = fields.enumeration("kind", &parse_request_kind, RequestKind::kSend);
+  message.tenant = fields.id("tenant");
+  message.verification_id = fields.verification_id_or_empty("verification_id");
+  message.outcome = fields.enumeration("outcome", &parse_outcome, Outcome::kPending);
+  message.status = fields.enumeration("status", &parse_status, Status::kPending);
+  if (auto left = fields.optional_integer("attempts_remaining")) {
+    message.attempts_remaining = static_cast<int>(*left);
+  }
+  message.expires_at = fields.optional_time("expires_at");
+  if (auto channel = fields.optional_string("channel", 16)) {
+    auto parsed = parse_channel(*channel);
+    if (!parsed)
+      fields.reject("channel", parsed.error().message);
+    else
+      message.channel = *parsed;
+  }
+  if (auto length = fields.optional_integer("code_length")) {
+    message.code_length = static_cast<int>(*length);
+  }
+  if (auto retry = fields.optional_integer("retry_after_seconds")) {
+    if (*retry < 0 || *retry > 7 * 86'400) {
+      fields.reject("retry_after_seconds", "must be 0..604800");
+    } else {
+      message.retry_after_seconds = static_cast<int>(*retry);
     }
-    message.expires_at = fields.optional_time("expires_at");
-    if (auto channel = fields.optional_string("channel", 16)) {
-      auto parsed = parse_channel(*channel);
-      if (!parsed)
-        fields.reject("channel", parsed.error().message);
-      else
-        message.channel = *parsed;
-    }
-    if (auto length = fields.optional_integer("code_length")) {
-      message.code_length = static_cast<int>(*length);
-    }
-    if (auto retry = fields.optional_integer("retry_after_seconds")) {
-      if (*retry < 0 || *retry > 7 * 86'400) {
-        fields.reject("retry_after_seconds", "must be 0..604800");
+  }
+  message.message = fields.optional_string("message", 1024).value_or("");
+  for (auto [name, target] :
+       {std::pair{"rate_limit_limit", &message.rate_limit_limit},
+        std::pair{"rate_limit_remaining", &message.rate_limit_remaining},
+        std::pair{"rate_limit_reset_seconds", &message.rate_limit_reset_seconds},
+        std::pair{"failures_remaining", &message.failures_remaining}}) {
+    if (auto value = fields.optional_integer(name)) {
+      if (*value < 0 || *value > 100'000'000) {
+        fields.reject(name, "must be 0..100000000");
       } else {
-        message.retry_after_seconds = static_cast<int>(*retry);
+        *target = static_cast<int>(*value);
       }
     }
-    message.message = fields.optional_string("message", 1024).value_or("");
-    for (auto [name, target] :
-         {std::pair{"rate_limit_limit", &message.rate_limit_limit},
-          std::pair{"rate_limit_remaining", &message.rate_limit_remaining},
-          std::pair{"rate_limit_reset_seconds", &message.rate_limit_reset_seconds},
-          std::pair{"failures_remaining", &message.failures_remaining}}) {
-      if (auto value = fields.optional_integer(name)) {
-        if (*value < 0 || *value > 100'000'000) {
-          fields.reject(name, "must be 0..100000000");
-        } else {
-          *target = static_cast<int>(*value);
-        }
-      }
-    }
-    message.provider = fields.optional_string("provider", 32).value_or("");
-    return message;
-  });
+  }
+  message.provider = fields.optional_string("provider", 32).value_or("");
+  return message;
+}
+}  // namespace
+
+Result<Reply> decode_reply(std::string_view payload) {
+  return decode_with<Reply>(payload, "reply", read_reply);
 }
 
 std::string encode(const DeliveryJob& message) {
-  json object = {{"schema_version", kSchemaVersion},
-                 {"job_id", message.job_id},
-                 {"tenant", message.tenant},
-                 {"verification_id", message.verification_id},
-                 {"channel", to_string(message.channel)},
-                 {"recipient", message.recipient},
-                 {"sealed_code", sealed_json(message.sealed_code)},
-                 {"code_length", message.code_length},
-                 {"expires_at", format_rfc3339(message.expires_at)},
-                 {"deadline", format_rfc3339(message.deadline)},
-                 {"attempt", message.attempt}};
-  if (!message.locale.empty()) object["locale"] = message.locale;
-  encode_delivery_options(object, message.sender, message.template_name, message.app_hash);
-  if (!message.fallback_channels.empty()) {
-    json channels = json::array();
-    for (auto channel : message.fallback_channels) channels.push_back(to_string(channel));
-    object["fallback_channels"] = std::move(channels);
+  detail::JsonObjectWriter out;
+  if (!message.app_hash.empty()) out.string("app_hash", message.app_hash);
+  out.integer("attempt", message.attempt);
+  out.string("channel", to_string(message.channel));
+  out.integer("code_length", message.code_length);
+  out.string("deadline", format_rfc3339(message.deadline));
+  out.string("expires_at", format_rfc3339(message.expires_at));
+  if (!message.failed_providers.empty()) {
+    out.strings("failed_providers", message.failed_providers,
+                [](const std::string& name) -> std::string_view { return name; });
   }
-  if (message.not_before) object["not_before"] = format_rfc3339(*message.not_before);
-  if (!message.failed_providers.empty()) object["failed_providers"] = message.failed_providers;
-  return object.dump();
+  if (!message.fallback_channels.empty()) {
+    out.strings("fallback_channels", message.fallback_channels,
+                [](Channel channel) { return to_string(channel); });
+  }
+  if (!message.sender.empty()) out.string("from", message.sender);
+  out.string("job_id", message.job_id);
+  if (!message.locale.empty()) out.string("locale", message.locale);
+  if (message.not_before) out.string("not_before", format_rfc3339(*message.not_before));
+  out.string("recipient", message.recipient);
+  out.integer("schema_version", kSchemaVersion);
+  out.raw("sealed_code", sealed_text(message.sealed_code));
+  if (!message.template_name.empty()) out.string("template", message.template_name);
+  out.string("tenant", message.tenant);
+  out.string("verification_id", message.verification_id);
+  return std::move(out).finish();
 }
 
-Result<DeliveryJob> decode_delivery_job(std::string_view payload) {
-  return decode_with<DeliveryJob>(payload, "delivery job", [](Fields& fields, json& object) {
-    DeliveryJob message;
-    message.job_id = fields.id("job_id");
-    message.tenant = fields.id("tenant");
-    message.verification_id = fields.verification_id("verification_id");
-    message.channel = fields.enumeration("channel", &parse_channel, Channel::kSms);
-    message.recipient = fields.string("recipient", kMaxRecipientLength);
-    message.sealed_code = fields.sealed("sealed_code");
-    message.code_length = fields.integer("code_length", 4, 10);
-    message.locale = fields.optional_string("locale", 35).value_or("");
-    message.expires_at = fields.time("expires_at");
-    message.deadline = fields.time("deadline");
-    message.attempt = fields.integer("attempt", 0, 1000);
-    message.sender = fields.optional_string("from", kMaxSenderLength).value_or("");
-    message.template_name = fields.optional_string("template", kMaxTemplateNameLength).value_or("");
-    message.app_hash = fields.optional_string("app_hash", kMaxAppHashLength).value_or("");
-    message.not_before = fields.optional_time("not_before");
-    if (object.contains("fallback_channels") && !object["fallback_channels"].is_null()) {
-      const auto& channels = object["fallback_channels"];
-      if (!channels.is_array() || channels.size() > 3) {
-        fields.reject("fallback_channels", "must be an array of at most 3 channels");
-      } else {
-        for (const auto& channel : channels) {
-          auto parsed = channel.is_string() ? parse_channel(channel.get<std::string>())
-                                            : fail(Errc::kInvalidInput, "is not a channel");
-          if (!parsed) {
-            fields.reject("fallback_channels", "must hold only sms, email or whatsapp");
-            break;
-          }
-          message.fallback_channels.push_back(*parsed);
+namespace {
+DeliveryJob read_delivery_job(Fields& fields, json& object) {
+  DeliveryJob message;
+  message.job_id = fields.id("job_id");
+  message.tenant = fields.id("tenant");
+  message.verification_id = fields.verification_id("verification_id");
+  message.channel = fields.enumeration("channel", &parse_channel, Channel::kSms);
+  message.recipient = fields.string("recipient", kMaxRecipientLength);
+  message.sealed_code = fields.sealed("sealed_code");
+  message.code_length = fields.integer("code_length", 4, 10);
+  message.locale = fields.optional_string("locale", 35).value_or("");
+  message.expires_at = fields.time("expires_at");
+  message.deadline = fields.time("deadline");
+  message.attempt = fields.integer("attempt", 0, 1000);
+  message.sender = fields.optional_string("from", kMaxSenderLength).value_or("");
+  message.template_name = fields.optional_string("template", kMaxTemplateNameLength).value_or("");
+  message.app_hash = fields.optional_string("app_hash", kMaxAppHashLength).value_or("");
+  message.not_before = fields.optional_time("not_before");
+  if (object.contains("fallback_channels") && !object["fallback_channels"].is_null()) {
+    const auto& channels = object["fallback_channels"];
+    if (!channels.is_array() || channels.size() > 3) {
+      fields.reject("fallback_channels", "must be an array of at most 3 channels");
+    } else {
+      for (const auto& channel : channels) {
+        auto parsed = channel.is_string() ? parse_channel(channel.get<std::string>())
+                                          : fail(Errc::kInvalidInput, "is not a channel");
+        if (!parsed) {
+          fields.reject("fallback_channels", "must hold only sms, email or whatsapp");
+          break;
         }
+        message.fallback_channels.push_back(*parsed);
       }
     }
-    if (object.contains("failed_providers") && !object["failed_providers"].is_null()) {
-      const auto& providers = object["failed_providers"];
-      bool valid = providers.is_array() && providers.size() <= 16;
-      for (const auto& provider : providers) {
-        valid = valid && provider.is_string() && !provider.get<std::string>().empty() &&
-                provider.get<std::string>().size() <= 32;
-      }
-      if (!valid) {
-        fields.reject("failed_providers", "must be an array of at most 16 provider names");
-      } else {
-        message.failed_providers = providers.get<std::vector<std::string>>();
-      }
+  }
+  if (object.contains("failed_providers") && !object["failed_providers"].is_null()) {
+    const auto& providers = object["failed_providers"];
+    bool valid = providers.is_array() && providers.size() <= 16;
+    for (const auto& provider : providers) {
+      valid = valid && provider.is_string() && !provider.get<std::string>().empty() &&
+              provider.get<std::string>().size() <= 32;
     }
-    return message;
-  });
+    if (!valid) {
+      fields.reject("failed_providers", "must be an array of at most 16 provider names");
+    } else {
+      message.failed_providers = providers.get<std::vector<std::string>>();
+    }
+  }
+  return message;
+}
+}  // namespace
+
+Result<DeliveryJob> decode_delivery_job(std::string_view payload) {
+  return decode_with<DeliveryJob>(payload, "delivery job", read_delivery_job);
 }
 
 std::string encode(const Event& message) {
-  json object = {{"schema_version", kSchemaVersion},
-                 {"id", message.id},
-                 {"type", message.type},
-                 {"source", message.source},
-                 {"time", format_rfc3339(message.time)},
-                 {"tenant", message.tenant},
-                 {"verification_id", message.verification_id},
-                 {"data", message.data}};
-  return object.dump();
+  detail::JsonObjectWriter out;
+  out.raw("data", message.data.dump());
+  out.string("id", message.id);
+  out.integer("schema_version", kSchemaVersion);
+  out.string("source", message.source);
+  out.string("tenant", message.tenant);
+  out.string("time", format_rfc3339(message.time));
+  out.string("type", message.type);
+  out.string("verification_id", message.verification_id);
+  return std::move(out).finish();
 }
 
+namespace {
+Event read_event(Fields& fields, json& object) {
+  Event message;
+  message.id = fields.id("id");
+  message.type = fields.id("type");
+  message.source = fields.id("source");
+  message.time = fields.time("time");
+  message.tenant = fields.id("tenant");
+  message.verification_id = fields.verification_id("verification_id");
+  if (object.contains("data")) {
+    if (!object["data"].is_object())
+      fields.reject("data", "must be an object");
+    else
+      message.data = std::move(object["data"]);
+  }
+  return message;
+}
+}  // namespace
+
 Result<Event> decode_event(std::string_view payload) {
-  return decode_with<Event>(payload, "event", [](Fields& fields, json& object) {
-    Event message;
-    message.id = fields.id("id");
-    message.type = fields.id("type");
-    message.source = fields.id("source");
-    message.time = fields.time("time");
-    message.tenant = fields.id("tenant");
-    message.verification_id = fields.verification_id("verification_id");
-    if (object.contains("data")) {
-      if (!object["data"].is_object())
-        fields.reject("data", "must be an object");
-      else
-        message.data = std::move(object["data"]);
-    }
-    return message;
-  });
+  return decode_with<Event>(payload, "event", read_event);
 }
 
 }  // namespace otp::messages

@@ -169,4 +169,10 @@ struct Event {
 [[nodiscard]] Result<DeliveryJob> decode_delivery_job(std::string_view payload);
 [[nodiscard]] Result<Event> decode_event(std::string_view payload);
 
+/// The same decoders for a payload already parsed (e.g. once for schema validation and then for
+/// decoding): the same answers as the overloads above for the document `payload` parses to.
+/// Values may be moved out of `document`.
+[[nodiscard]] Result<SendRequested> decode_send_requested_document(nlohmann::json&& document);
+[[nodiscard]] Result<VerifyRequested> decode_verify_requested_document(nlohmann::json&& document);
+
 }  // namespace otp::messages

@@ -459,6 +459,156 @@ TEST(Messages, EventRoundTripsAndRequiresAnObjectForData) {
   EXPECT_TRUE(no_data->data.empty());
 }
 
+// The encoders write JSON text directly (no tree): it must be exactly the text nlohmann's dump
+// writes for the same object (keys in order, same escapes), for every field set or left out.
+void expect_canonical(const std::string& text) {
+  const json parsed = json::parse(text, nullptr, /*allow_exceptions=*/false);
+  ASSERT_FALSE(parsed.is_discarded()) << text;
+  EXPECT_EQ(text, parsed.dump());
+}
+
+// Every character class the escaping treats differently: quote, backslash, the short escapes,
+// other controls, DEL, '/', and multi-byte UTF-8.
+const std::string kAwkward = std::string("q\"b\\s/n\nr\rt\tb\bf\f") + '\x01' + '\x1f' + '\x7f' +
+                             "caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x94\x91 end";
+
+TEST(Messages, EncodersWriteExactlyNlohmannsTextForEveryPayloadShape) {
+  SendRequested full = send();
+  full.action = SendAction::kResend;
+  full.sender = kAwkward;
+  full.template_name = "login";
+  full.app_hash = "FA+9qCX9VSu";
+  full.code_length = 8;
+  full.ttl_seconds = 600;
+  full.purpose = "login";
+  full.metadata = {{"plan", "pro"}, {"n", 3}, {"ok", true}, {"note", kAwkward}};
+  SendRequested bare{.request_id = "r", .tenant = "t", .recipient = "+14155552671"};
+  for (const auto& message : {send(), full, bare}) {
+    expect_canonical(encode(message));
+    auto decoded = decode_send_requested(encode(message));
+    ASSERT_TRUE(decoded.has_value()) << decoded.error().message;
+    EXPECT_EQ(decoded->sender, message.sender);
+    EXPECT_EQ(decoded->purpose, message.purpose);
+    EXPECT_EQ(decoded->metadata, message.metadata);
+  }
+
+  VerifyRequested sealed{.request_id = "v-1",
+                         .tenant = "acme",
+                         .verification_id = kVid,
+                         .sealed_code = crypto::Sealed{"k1", "c2VhbGVk"},
+                         .requested_at = kAt,
+                         .respond_by = kAt + std::chrono::seconds(3)};
+  VerifyRequested plain{.request_id = "v-2",
+                        .tenant = "acme",
+                        .recipient = "+14155552671",
+                        .otp_code = kAwkward,
+                        .requested_at = kAt};
+  for (const auto& message : {sealed, plain}) expect_canonical(encode(message));
+
+  Reply reply{.correlation_id = "c-1",
+              .request_id = "r-1",
+              .kind = RequestKind::kVerify,
+              .tenant = "acme",
+              .verification_id = kVid,
+              .outcome = Outcome::kRateLimited,
+              .status = Status::kPending,
+              .attempts_remaining = 0,
+              .expires_at = kAt,
+              .channel = Channel::kEmail,
+              .code_length = 6,
+              .retry_after_seconds = 30,
+              .message = kAwkward,
+              .rate_limit_limit = 5,
+              .rate_limit_remaining = 0,
+              .rate_limit_reset_seconds = 600,
+              .provider = "twilio",
+              .failures_remaining = 99};
+  Reply minimal{.correlation_id = "c", .request_id = "r", .tenant = "t"};
+  minimal.retry_after_seconds.reset();
+  for (const auto& message : {reply, minimal}) {
+    expect_canonical(encode(message));
+    auto decoded = decode_reply(encode(message));
+    ASSERT_TRUE(decoded.has_value()) << decoded.error().message;
+    EXPECT_EQ(decoded->message, message.message);
+    EXPECT_EQ(decoded->failures_remaining, message.failures_remaining);
+  }
+
+  DeliveryJob job{.job_id = std::string(kVid) + ":1",
+                  .tenant = "acme",
+                  .verification_id = kVid,
+                  .channel = Channel::kSms,
+                  .recipient = "+14155552671",
+                  .sealed_code = crypto::Sealed{"k1", "c2VhbGVk"},
+                  .code_length = 6,
+                  .locale = "pt-BR",
+                  .expires_at = kAt,
+                  .deadline = kAt,
+                  .attempt = 2,
+                  .sender = kAwkward,
+                  .template_name = "login",
+                  .app_hash = "FA+9qCX9VSu",
+                  .fallback_channels = {Channel::kWhatsapp, Channel::kEmail},
+                  .not_before = kAt,
+                  .failed_providers = {"meta", "vonage"}};
+  DeliveryJob simple{.job_id = "j",
+                     .tenant = "t",
+                     .verification_id = kVid,
+                     .recipient = "a@example.com",
+                     .sealed_code = crypto::Sealed{"k1", "c2VhbGVk"}};
+  for (const auto& message : {job, simple}) {
+    expect_canonical(encode(message));
+    auto decoded = decode_delivery_job(encode(message));
+    ASSERT_TRUE(decoded.has_value()) << decoded.error().message;
+    EXPECT_EQ(decoded->sender, message.sender);
+    EXPECT_EQ(decoded->fallback_channels, message.fallback_channels);
+    EXPECT_EQ(decoded->failed_providers, message.failed_providers);
+  }
+
+  Event event{.id = "e",
+              .type = "verification.created",
+              .source = "otp-generator",
+              .time = kAt,
+              .tenant = "acme",
+              .verification_id = kVid,
+              .data = {{"reason", kAwkward}, {"nested", {{"b", 1}, {"a", nullptr}}}}};
+  expect_canonical(encode(event));
+  EXPECT_EQ(decode_event(encode(event))->data, event.data);
+}
+
+TEST(Messages, EncodersRefuseInvalidUtf8AsNlohmannDoes) {
+  SendRequested message = send();
+  message.sender = "bad \xc3 byte";
+  EXPECT_THROW((void)encode(message), nlohmann::json::type_error);
+}
+
+TEST(Messages, DecodingAParsedDocumentAnswersAsDecodingItsText) {
+  SendRequested message = send();
+  message.metadata = {{"plan", "pro"}};
+  const auto text = encode(message);
+  auto from_text = decode_send_requested(text);
+  auto from_document = decode_send_requested_document(json::parse(text));
+  ASSERT_TRUE(from_text.has_value() && from_document.has_value());
+  EXPECT_EQ(encode(*from_text), encode(*from_document));
+  // The same errors, naming the same field.
+  const auto bad = with(text, "recipient", 42);
+  EXPECT_EQ(decode_send_requested(bad).error().message,
+            decode_send_requested_document(json::parse(bad)).error().message);
+  EXPECT_EQ(decode_send_requested("[1]").error().message,
+            decode_send_requested_document(json::parse("[1]")).error().message);
+
+  VerifyRequested verify{.request_id = "v-1",
+                         .tenant = "acme",
+                         .verification_id = kVid,
+                         .sealed_code = crypto::Sealed{"k1", "c2VhbGVk"},
+                         .requested_at = kAt};
+  const auto verify_text = encode(verify);
+  EXPECT_EQ(encode(*decode_verify_requested(verify_text)),
+            encode(*decode_verify_requested_document(json::parse(verify_text))));
+  const auto no_code = with(verify_text, "otp_code_sealed", nullptr);
+  EXPECT_EQ(decode_verify_requested(no_code).error().message,
+            decode_verify_requested_document(json::parse(no_code)).error().message);
+}
+
 TEST(Topics, PrefixNamesEveryTopicAndEachHasPartitions) {
   auto topics = Topics::with_prefix("x.");
   EXPECT_EQ(topics.send_requests, "x.send-requests");
