@@ -180,6 +180,13 @@ Result<SchemaValidator> SchemaValidator::load(const std::filesystem::path& dir) 
 
 Result<void> SchemaValidator::validate(std::string_view schema_name,
                                        std::string_view payload) const {
+  auto document = parse_valid(schema_name, payload);
+  if (!document) return tl::unexpected(document.error());
+  return {};
+}
+
+Result<json> SchemaValidator::parse_valid(std::string_view schema_name,
+                                          std::string_view payload) const {
   auto found = state_->schemas.find(schema_name);
   if (found == state_->schemas.end()) {
     return fail(Errc::kInternal, "schemas: no schema named " + std::string(schema_name));
@@ -195,7 +202,7 @@ Result<void> SchemaValidator::validate(std::string_view schema_name,
     std::lock_guard lock(state_->mutex);
     valid = state_->validator.validate(*found->second, target, &results);
   }
-  if (valid) return {};
+  if (valid) return document;
   // valijson reports the innermost failure first and then each enclosing one; the deepest is the
   // most specific, so report it.
   valijson::ValidationResults::Error deepest;

@@ -6,6 +6,9 @@
 #include "common/schema/schema_validator.h"
 #include "common/schema/topic_schemas.h"
 
+#include <nlohmann/json.hpp>
+
+#include <concepts>
 #include <span>
 #include <utility>
 #include <vector>
@@ -17,7 +20,9 @@ namespace otp::schema {
 /// comes from a topic without a registered schema fails `decode` with kInvalidInput, so the
 /// `StageRunner` parks it in the dead-letter topic with the schema error as its `dlq_reason`
 /// header and the partition moves on; the wrapped stage never sees it. Valid records go through
-/// to the wrapped stage's `decode` unchanged, so its own (stricter) checks still apply.
+/// to the wrapped stage's `decode` unchanged, so its own (stricter) checks still apply. A stage
+/// that also offers `decode(record, nlohmann::json&& document)` gets the document the validator
+/// already parsed instead, so the payload is parsed once.
 ///
 /// Holds references to the wrapped stage and the validator, which must outlive it; thread-safety
 /// is the wrapped stage's (the validator is thread-safe). Wiring, in a service's `main.cc`:
@@ -38,10 +43,18 @@ class ValidatingStage {
     if (schema == topics_.end()) {
       return fail(Errc::kInvalidInput, "no schema registered for topic " + record.topic);
     }
-    if (auto valid = validator_.validate(schema->second, record.value); !valid) {
-      return tl::unexpected(valid.error());
+    if constexpr (requires(nlohmann::json document) {
+                    { stage_.decode(record, std::move(document)) } -> std::same_as<Result<Input>>;
+                  }) {
+      auto document = validator_.parse_valid(schema->second, record.value);
+      if (!document) return tl::unexpected(document.error());
+      return stage_.decode(record, std::move(*document));
+    } else {
+      if (auto valid = validator_.validate(schema->second, record.value); !valid) {
+        return tl::unexpected(valid.error());
+      }
+      return stage_.decode(record);
     }
-    return stage_.decode(record);
   }
 
   Result<std::vector<kafka::OutboundRecord>> handle(const Input& input) {

@@ -208,22 +208,50 @@ GeneratorStage::GeneratorStage(CodeStore& store, TenantSettingsSource& tenants,
       sealer_(config.seal_keys, rng),
       topics_(messages::Topics::with_prefix(config.topic_prefix)) {}
 
-Result<GeneratorInput> GeneratorStage::decode(const kafka::Record& record) const {
+namespace {
+
+Result<messages::SendRequested> decode_send(std::string_view payload) {
+  return messages::decode_send_requested(payload);
+}
+Result<messages::SendRequested> decode_send(nlohmann::json&& document) {
+  return messages::decode_send_requested_document(std::move(document));
+}
+Result<messages::VerifyRequested> decode_verify(std::string_view payload) {
+  return messages::decode_verify_requested(payload);
+}
+Result<messages::VerifyRequested> decode_verify(nlohmann::json&& document) {
+  return messages::decode_verify_requested_document(std::move(document));
+}
+
+}  // namespace
+
+template <class Value>
+Result<GeneratorInput> GeneratorStage::decode_value(const kafka::Record& record,
+                                                    Value&& value) const {
   auto route = reply_route(record);
   if (!route) return tl::unexpected(route.error());
   if (record.topic == topics_.send_requests) {
-    auto request = messages::decode_send_requested(record.value);
+    auto request = decode_send(std::forward<Value>(value));
     if (!request) return tl::unexpected(request.error());
     auto headers = delivery_headers(record);
     if (!headers) return tl::unexpected(headers.error());
     return GeneratorInput{std::move(*request), std::move(*route), std::move(*headers)};
   }
   if (record.topic == topics_.verify_requests) {
-    auto request = messages::decode_verify_requested(record.value);
+    auto request = decode_verify(std::forward<Value>(value));
     if (!request) return tl::unexpected(request.error());
     return GeneratorInput{std::move(*request), std::move(*route), {}};
   }
   return fail(Errc::kInvalidInput, "generator: unexpected topic " + record.topic);
+}
+
+Result<GeneratorInput> GeneratorStage::decode(const kafka::Record& record) const {
+  return decode_value(record, std::string_view(record.value));
+}
+
+Result<GeneratorInput> GeneratorStage::decode(const kafka::Record& record,
+                                              nlohmann::json&& document) const {
+  return decode_value(record, std::move(document));
 }
 
 Result<std::vector<kafka::OutboundRecord>> GeneratorStage::handle(const GeneratorInput& input) {

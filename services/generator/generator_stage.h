@@ -80,6 +80,9 @@ class GeneratorStage {
   /// wrong schema version, an unexpected topic or malformed reply headers are kInvalidInput (the
   /// runner dead-letters the record).
   [[nodiscard]] Result<GeneratorInput> decode(const kafka::Record& record) const;
+  /// The same for a record whose value the caller already parsed (`schema::ValidatingStage`).
+  [[nodiscard]] Result<GeneratorInput> decode(const kafka::Record& record,
+                                              nlohmann::json&& document) const;
   [[nodiscard]] Result<std::vector<kafka::OutboundRecord>> handle(const GeneratorInput& input);
   /// `handle` for each input, in order, with the same outcomes as handling them one by one; one
   /// result per input. Consecutive sends and verifies by id reach the store as one batch
@@ -92,6 +95,9 @@ class GeneratorStage {
   [[nodiscard]] const messages::Topics& topics() const noexcept { return topics_; }
 
  private:
+  /// `decode` of a record whose value is the payload text or its parsed document.
+  template <class Value>
+  Result<GeneratorInput> decode_value(const kafka::Record& record, Value&& value) const;
   using Outputs = std::vector<kafka::OutboundRecord>;
 
   /// A send or a verify by id that got as far as its store step, and what finishing it needs.
