@@ -26,12 +26,14 @@ if v[6] ~= key_id then return {'key_mismatch'} end
 
 local status, attempts, max, expires = v[1], tonumber(v[2]), tonumber(v[3]), tonumber(v[4])
 local now = redis_now_ms()
+-- The subject's failure record, read once: {n, locks, until_ms}.
+local f = redis.call('HMGET', fkey, 'n', 'locks', 'until_ms')
+local failures = tonumber(f[1] or '0')
 
 local lock_started = 0
 local function answer(outcome, counted, changed, retry_after)
   local remaining = max - attempts
   if remaining < 0 then remaining = 0 end
-  local failures = tonumber(redis.call('HGET', fkey, 'n') or '0')
   return {outcome, status, string.format('%d', remaining), v[4], string.format('%d', now),
           counted, changed, string.format('%d', retry_after or 0), string.format('%d', failures),
           string.format('%d', lock_started)}
@@ -39,14 +41,18 @@ end
 
 -- One more consecutive failure of the subject; at the threshold, a lock that doubles each time.
 local function record_failure()
-  local n = redis.call('HINCRBY', fkey, 'n', 1)
   local keep = 86400000
-  if n >= threshold then
-    local locks = redis.call('HINCRBY', fkey, 'locks', 1)
+  failures = failures + 1
+  if failures >= threshold then
+    local locks = tonumber(f[2] or '0') + 1
     local lock = math.min(base_lock * 2 ^ (locks - 1), max_lock)
-    redis.call('HSET', fkey, 'n', '0', 'until_ms', string.format('%d', now + lock))
+    redis.call('HSET', fkey, 'n', '0', 'locks', string.format('%d', locks),
+               'until_ms', string.format('%d', now + lock))
+    failures = 0
     keep = keep + lock
     lock_started = lock
+  else
+    redis.call('HSET', fkey, 'n', string.format('%d', failures))
   end
   redis.call('PEXPIRE', fkey, string.format('%d', keep))
 end
@@ -61,7 +67,7 @@ end
 
 -- A locked subject uses no attempt and learns nothing; not remembered, so a redelivery after
 -- the lock is checked normally.
-local until_ms = tonumber(redis.call('HGET', fkey, 'until_ms') or '0')
+local until_ms = tonumber(f[3] or '0')
 if until_ms > now then return answer('recipient_locked', '0', '0', until_ms - now) end
 
 -- Compares two hex strings in time that depends only on their length.
@@ -72,26 +78,29 @@ local function equal(a, b)
   return diff == 0
 end
 
+-- The script is atomic, so the verification's changes (attempt count, status, the remembered
+-- answer) are written together at the end: still counted before any other check can run.
 local result
+local changes = {}
 if now >= expires then
   status = 'expired'
-  redis.call('HSET', vkey, 'status', status)
   result = answer('expired', '0', '1')
 elseif attempts >= max then
   status = 'max_attempts_reached'
-  redis.call('HSET', vkey, 'status', status)
   result = answer('max_attempts_reached', '0', '1')
 else
   -- Count first, then compare: parallel guesses can never get more than max comparisons.
-  attempts = redis.call('HINCRBY', vkey, 'attempts', 1)
+  attempts = attempts + 1
+  changes = {'attempts', string.format('%d', attempts)}
   if equal(candidate, v[5]) then
     status = 'approved'
-    redis.call('HSET', vkey, 'status', status, 'approved_at_ms', string.format('%d', now))
+    changes[#changes + 1] = 'approved_at_ms'
+    changes[#changes + 1] = string.format('%d', now)
     redis.call('DEL', fkey)
+    failures = 0
     result = answer('approved', '1', '1')
   elseif attempts >= max then
     status = 'max_attempts_reached'
-    redis.call('HSET', vkey, 'status', status)
     record_failure()
     result = answer('max_attempts_reached', '1', '1')
   else
@@ -99,5 +108,9 @@ else
     result = answer('invalid_code', '1', '0')
   end
 end
-redis.call('HSET', vkey, rfield, table.concat(result, '|'))
+changes[#changes + 1] = 'status'
+changes[#changes + 1] = status
+changes[#changes + 1] = rfield
+changes[#changes + 1] = table.concat(result, '|')
+redis.call('HSET', vkey, unpack(changes))
 return result
