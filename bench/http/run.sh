@@ -9,6 +9,10 @@
 # MODE: `async` (no generator; every send carries `Prefer: respond-async` and is answered 202 as
 # soon as Kafka acknowledged it, docs/http-api.md) or `sync` (the generator answers; 200 with the
 # reply). Defaults: 256 connections, 20s. wrk's -t is the number of cores.
+#
+# With BENCH_RATE=N the requests come open loop at N per second from BIN_DIR/otp-loadgen
+# (bench/e2e/loadgen.cc, --no-verify) over CONNECTIONS connections instead of wrk's closed loop:
+#   BENCH_RATE=5000 bench/http/run.sh BIN_DIR sync 256 20s
 set -euo pipefail
 
 bin_dir=${1:?"usage: run.sh BIN_DIR MODE [CONNECTIONS] [DURATION]"}
@@ -49,7 +53,10 @@ elif [[ $mode == async ]]; then
 else
   echo "MODE must be async or sync" >&2; exit 2
 fi
-"$bin_dir/otp-intake" >"$work/intake.log" 2>&1 &
+# BENCH_INTAKE_KAFKA_PROPERTIES: librdkafka properties for the intake only (OTP_KAFKA_PROPERTIES
+# reaches the generator too), e.g. to try producer or consumer settings of the sync path.
+OTP_KAFKA_PROPERTIES=${BENCH_INTAKE_KAFKA_PROPERTIES-${OTP_KAFKA_PROPERTIES:-}} \
+  "$bin_dir/otp-intake" >"$work/intake.log" 2>&1 &
 pids+=($!)
 
 for _ in $(seq 1 300); do
@@ -59,15 +66,40 @@ done
 curl -fs "http://127.0.0.1:$http_port/readyz" >/dev/null || {
   echo "otp-intake not ready" >&2; tail -20 "$work/intake.log" >&2; exit 1; }
 
+# BENCH_RATE=N: open loop at N requests/s with otp-loadgen (sends only; each latency counts from
+# the request's due time, so queueing shows) instead of wrk's closed loop.
+rate=${BENCH_RATE:-}
+loadgen() {  # FIRST_NUMBER DURATION_S: one open-loop run, JSON on stdout
+  local extra=()
+  [[ $mode == async ]] && extra=(--header "Prefer: respond-async")
+  "$bin_dir/otp-loadgen" --port "$http_port" --rate "$rate" --duration "$2" \
+    --connections "$connections" --no-verify --drain 10 --tenant "$OTP_DEV_TENANT" \
+    --first-number "$1" "${extra[@]}"
+}
+if [[ -n $rate ]]; then
+  [[ -x $bin_dir/otp-loadgen ]] || { echo "BENCH_RATE needs $bin_dir/otp-loadgen" >&2; exit 2; }
+  [[ $duration =~ ^[0-9]+s$ ]] || { echo "BENCH_RATE: DURATION must be like 20s" >&2; exit 2; }
+fi
+
 # Warm-up (connections, topic metadata, the generator's partitions), then the measured run.
-wrk -t"$(nproc)" -c"$connections" -d5s -s "$here/send.lua" "http://127.0.0.1:$http_port" >/dev/null
-echo "mode=$mode connections=$connections duration=$duration load=$(cut -d' ' -f1-3 /proc/loadavg)"
+if [[ -n $rate ]]; then
+  loadgen 5000000 5 >/dev/null
+else
+  wrk -t"$(nproc)" -c"$connections" -d5s -s "$here/send.lua" "http://127.0.0.1:$http_port" >/dev/null
+fi
+echo "mode=$mode connections=$connections duration=$duration${rate:+ rate=$rate/s (open loop)}" \
+  "load=$(cut -d' ' -f1-3 /proc/loadavg)"
 intake_pid=${pids[-1]}
 generator_pid=
 [[ $mode == sync ]] && generator_pid=${pids[0]}
-# The stack's broker (scripts/stack writes its pid), to show what a request costs it too.
+# The stack's broker and (sync) Redis (scripts/stack writes their pids): what a request costs them.
 kafka_pid=$(head -n 1 "${OTP_STACK_DIR:-.state/dev}/run/kafka.pid" 2>/dev/null || true)
 [[ -n $kafka_pid && -r /proc/$kafka_pid/stat ]] || kafka_pid=
+redis_pid=
+if [[ $mode == sync ]]; then
+  redis_pid=$(head -n 1 "${OTP_STACK_DIR:-.state/dev}/run/redis.pid" 2>/dev/null || true)
+  [[ -n $redis_pid && -r /proc/$redis_pid/stat ]] || redis_pid=
+fi
 # utime + stime in clock ticks (fields 14 and 15 of /proc/PID/stat, counted from the end because
 # the command name in field 2 may contain spaces: the JVM's does not, ours do not).
 cpu_ticks_of() { [[ -n $1 ]] && awk '{print $(NF - 38) + $(NF - 37)}' "/proc/$1/stat" || echo 0; }
@@ -82,14 +114,35 @@ fi
 ticks_before=$(cpu_ticks)
 kafka_before=$(cpu_ticks_of "$kafka_pid")
 generator_before=$(cpu_ticks_of "$generator_pid")
+redis_before=$(cpu_ticks_of "$redis_pid")
 # `time` (user + system seconds of wrk itself): the load generator shares the cores too.
 TIMEFORMAT='%U %S'
-{ time wrk -t"$(nproc)" -c"$connections" -d"$duration" --latency -s "$here/send.lua" \
-  "http://127.0.0.1:$http_port" >"$work/wrk.out"; } 2>"$work/wrk.time"
-cat "$work/wrk.out"
+if [[ -n $rate ]]; then
+  { time loadgen 0 "${duration%s}" >"$work/loadgen.json"; } 2>"$work/wrk.time"
+  python3 - "$work/loadgen.json" >"$work/wrk.out" <<'PY'
+import json, sys
+r = json.load(open(sys.argv[1]))
+s = r["sends"]
+lat = s["latency"]
+answered = sum(s["by_status"].values())
+print(f"{answered} requests in {r['send_phase_s']:.2f}s (open loop, {r['flows_planned']} planned)")
+print("statuses: " + " ".join(f"{k}={v}" for k, v in sorted(s["by_status"].items()))
+      + f" transport_errors={r['transport_errors']}")
+print(f"accepted_per_s={s['accepted_per_s']:.0f}")
+if lat.get("count"):
+    print(f"latency p50={lat['p50_ms']:.2f}ms p90={lat['p90_ms']:.2f}ms p99={lat['p99_ms']:.2f}ms "
+          f"p999={lat['p999_ms']:.2f}ms max={lat['max_ms']:.2f}ms")
+PY
+  cat "$work/wrk.out"
+else
+  { time wrk -t"$(nproc)" -c"$connections" -d"$duration" --latency -s "$here/send.lua" \
+    "http://127.0.0.1:$http_port" >"$work/wrk.out"; } 2>"$work/wrk.time"
+  cat "$work/wrk.out"
+fi
 ticks_after=$(cpu_ticks)
 kafka_after=$(cpu_ticks_of "$kafka_pid")
 generator_after=$(cpu_ticks_of "$generator_pid")
+redis_after=$(cpu_ticks_of "$redis_pid")
 if [[ -n $perf_pid ]]; then kill -INT "$perf_pid"; wait "$perf_pid" || true; fi
 # Intake CPU per answered request: moves much less with the shared machine's load than req/s.
 requests=$(awk '/requests in/ {print $1}' "$work/wrk.out")
@@ -99,9 +152,12 @@ per_request() {  # NAME TICKS: CPU of another process per answered request
   awk -v name="$1" -v ticks="$2" -v hz="$(getconf CLK_TCK)" -v n="$requests" \
     'BEGIN { if (n > 0) printf "%s cpu=%.2fs cpu_us_per_request=%.1f\n", name, ticks / hz, 1e6 * ticks / hz / n }'
 }
-awk -v n="$requests" '{ if (n > 0) printf "wrk cpu=%.2fs cpu_us_per_request=%.1f\n", $1 + $2, 1e6 * ($1 + $2) / n }' \
+# The load generator's own CPU (wrk, or otp-loadgen with BENCH_RATE).
+awk -v n="$requests" -v who="${rate:+loadgen}" '{ if (n > 0)
+    printf "%s cpu=%.2fs cpu_us_per_request=%.1f\n", who == "" ? "wrk" : who, $1 + $2, 1e6 * ($1 + $2) / n }' \
   "$work/wrk.time"
 [[ -n $kafka_pid ]] && per_request kafka $((kafka_after - kafka_before))
 [[ -n $generator_pid ]] && per_request generator $((generator_after - generator_before))
+[[ -n $redis_pid ]] && per_request redis $((redis_after - redis_before))
 echo "intake peak_rss=$(awk '/^VmHWM/ {print $2 " " $3}' "/proc/$intake_pid/status")"
 echo "load_after=$(cut -d' ' -f1-3 /proc/loadavg)"
