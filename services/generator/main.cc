@@ -6,6 +6,7 @@
 #include "common/kafka/stage_runner.h"
 #include "common/log/log.h"
 #include "common/pg/pg_connection.h"
+#include "common/phone/numbering_plans.h"
 #include "common/process/signals.h"
 #include "common/random/rng.h"
 #include "common/redis/redis_client.h"
@@ -82,6 +83,9 @@ int run(const otp::generator::GeneratorConfig& config, const std::atomic<bool>& 
     return 1;
   }
   schema::ValidatingStage validating(stage, *schemas, schema::topic_schemas(topics));
+  // The phone numbering plans are compiled once per process (some ms): here, not in the first
+  // send's latency.
+  (void)phone::NumberingPlans::shared();
   kafka::StageRunner runner(
       validating, **producer,
       kafka::RunnerOptions{
