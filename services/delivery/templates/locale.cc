@@ -1,5 +1,7 @@
 #include "services/delivery/templates/locale.h"
 
+#include "common/phone/numbering_plans.h"
+
 #include <phonenumbers/phonenumberutil.h>
 
 #include <algorithm>
@@ -53,14 +55,23 @@ std::string language_of(std::string_view locale) {
 
 std::string language_for_phone(std::string_view e164) {
   if (!e164.starts_with('+')) return {};
-  const auto& util = *i18n::phonenumbers::PhoneNumberUtil::GetInstance();
-  i18n::phonenumbers::PhoneNumber number;
-  if (util.Parse(std::string(e164), "ZZ", &number) !=
-      i18n::phonenumbers::PhoneNumberUtil::NO_PARSING_ERROR) {
-    return {};
-  }
+  // A valid number's region comes from otp::phone (libphonenumber's answer without its regular
+  // expressions); libphonenumber itself still guesses a region for an invalid one, as before.
+  const auto& plans = phone::NumberingPlans::shared();
+  const auto parsed = plans.parse(e164);
+  if (!parsed) return {};
   std::string region;
-  util.GetRegionCodeForNumber(number, &region);
+  if (const auto valid = plans.valid_region(*parsed)) {
+    region = *valid;
+  } else {
+    const auto& util = *i18n::phonenumbers::PhoneNumberUtil::GetInstance();
+    i18n::phonenumbers::PhoneNumber number;
+    if (util.Parse(std::string(e164), "ZZ", &number) !=
+        i18n::phonenumbers::PhoneNumberUtil::NO_PARSING_ERROR) {
+      return {};
+    }
+    util.GetRegionCodeForNumber(number, &region);
+  }
   for (const auto& [code, language] : kRegionLanguages) {
     if (code == region) return std::string(language);
   }

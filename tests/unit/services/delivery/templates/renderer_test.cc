@@ -221,6 +221,12 @@ TEST(Locale, Normalization) {
   EXPECT_EQ(language_of("pt-BR"), "pt");
   EXPECT_EQ(language_for_phone("ana@example.com"), "");
   EXPECT_EQ(language_for_phone("+43664123456"), "de");
+  EXPECT_EQ(language_for_phone("+5511987654321"), "pt");
+  EXPECT_EQ(language_for_phone("+33612345678"), "fr");
+  EXPECT_EQ(language_for_phone("+14155552671"), "en");
+  // Not a valid number: libphonenumber still names the calling code's only region, as before.
+  EXPECT_EQ(language_for_phone("+4912"), "de");
+  EXPECT_EQ(language_for_phone("+"), "");
 }
 
 }  // namespace
