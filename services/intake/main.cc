@@ -37,6 +37,7 @@
 #include "services/intake/metrics.h"
 #include "services/intake/pending_replies.h"
 #include "services/intake/readiness.h"
+#include "services/intake/recipient_validator.h"
 #include "services/intake/reply_router.h"
 #include "services/intake/webhooks/webhook_handler.h"
 
@@ -184,6 +185,10 @@ int run(const IntakeConfig& config, const std::atomic<bool>& stop) {
     oauth.emplace(authenticator, *access_tokens, clock, config.jwt_ttl);
     add_oauth_token_route(api, *oauth);
   }
+
+  // The phone number tables (otp::phone) are built on first use: do it now, before the listener,
+  // so the first client's send does not pay for it (about a second in a sanitizer build).
+  if (!normalize_phone_number("+14155552671")) spdlog::warn("intake.phone_warm_up_failed");
 
   auto server = HttpServer::start(
       HttpServerSettings{
