@@ -98,7 +98,9 @@ JsonObjectText& JsonObjectText::add(std::string_view name, std::int64_t value) {
 std::string JsonObjectText::finish() {
   text_ += '}';
   std::string out = std::move(text_);
-  text_ = "{";
+  // clear + push_back, not `= "{"`: g++ 12 -O2 reports a false -Wrestrict for the assignment.
+  text_.clear();
+  text_.push_back('{');
   return out;
 }
 
