@@ -64,8 +64,8 @@ def main():
                               "processes": sorted(processes, key=lambda p: p["process"])})
     # Stage benchmarks print their own summaries: kept verbatim.
     report["stages"] = {}
-    for name in ("generator", "delivery", "http-async", "http-sync", "http-sync-128", "audit",
-                 "audit-2"):
+    for name in ("generator", "generator-2", "delivery", "http-async", "http-sync", "http-sync-128",
+                 "http-sync-5000", "audit", "audit-2"):
         path = os.path.join(work, name + ".txt")
         if os.path.exists(path):
             with open(path, errors="replace") as f:
@@ -111,11 +111,13 @@ def main():
         for name, v in sorted(report["micro"].items()):
             lines.append(f"| {name} | {v['real_time']:.0f} {v['unit']} |")
         lines.append("")
-    titles = {"generator": "Generator (otp_generator_bench)",
+    titles = {"generator": "Generator (otp_generator_bench, one instance, 3 runs)",
+              "generator-2": "Generator (otp_generator_bench --instances 2: two otp-generator processes, 3 runs)",
               "delivery": "Delivery (otp_delivery_throughput_bench, 100 ms provider)",
-              "http-async": "HTTP intake, async (wrk, 1,000 connections)",
+              "http-async": "HTTP intake, async (Prefer: respond-async; wrk, 256 connections)",
               "http-sync": "HTTP intake, sync (wrk, 16 connections)",
               "http-sync-128": "HTTP intake, sync (wrk, 128 connections)",
+              "http-sync-5000": "HTTP intake, sync, open loop at 5,000 req/s (otp-loadgen)",
               "audit": "Audit ingest (otp_audit_bench, one writer)",
               "audit-2": "Audit ingest (otp_audit_bench --writers 2: two otp-audit processes)"}
     for name, output in report["stages"].items():
