@@ -7,7 +7,50 @@
 #include <string>
 #include <string_view>
 
-namespace otp::messages::detail {
+namespace otp::messages {
+
+/// Appends `text` as a JSON string literal, escaped as `nlohmann::json::dump()` escapes: `"` and
+/// `\`, the short escapes \b \f \n \r \t, other control characters as \u00xx, every other
+/// byte as is. `text` must be valid UTF-8 (the caller checks, or knows it is ASCII).
+inline void append_escaped_json_string(std::string& out, std::string_view text) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  out.push_back('"');
+  for (const char c : text) {
+    const auto byte = static_cast<unsigned char>(c);
+    switch (byte) {
+      case '"':
+        out.append("\\\"");
+        break;
+      case '\\':
+        out.append("\\\\");
+        break;
+      case '\b':
+        out.append("\\b");
+        break;
+      case '\f':
+        out.append("\\f");
+        break;
+      case '\n':
+        out.append("\\n");
+        break;
+      case '\r':
+        out.append("\\r");
+        break;
+      case '\t':
+        out.append("\\t");
+        break;
+      default:
+        if (byte < 0x20) {
+          out.append("\\u00");
+          out.push_back(kHex[byte >> 4]);
+          out.push_back(kHex[byte & 0xf]);
+        } else {
+          out.push_back(c);
+        }
+    }
+  }
+  out.push_back('"');
+}
 
 /// Writes one flat JSON object straight into a string, without building a tree first: the
 /// payload encoders' fast path. The text is exactly what `nlohmann::json::dump()` writes for the
@@ -60,53 +103,18 @@ class JsonObjectWriter {
     return std::move(out_);
   }
 
-  /// Appends `value` as a JSON string, escaped as nlohmann's dump does: `"` and `\`, the short
-  /// escapes \b \f \n \r \t, other control characters as \u00xx; everything else as is. A string
-  /// that is not valid UTF-8 is left to nlohmann, which refuses it the way it always did.
+  /// Appends `value` as a JSON string, escaped as nlohmann's dump does. A string that is not
+  /// valid UTF-8 is left to nlohmann, which refuses it the way it always did.
   static void append_string(std::string& out, std::string_view value) {
-    out.push_back('"');
-    for (std::size_t i = 0; i < value.size(); ++i) {
-      const auto byte = static_cast<unsigned char>(value[i]);
-      if (byte >= 0x80) {
+    for (const char c : value) {
+      if (static_cast<unsigned char>(c) >= 0x80) {
         // Rare in these payloads (ids, E.164 numbers, addresses are ASCII): let nlohmann check
-        // the UTF-8 and escape the rest exactly as before.
-        out.append(nlohmann::json(std::string(value.substr(i))).dump(), 1);
+        // the UTF-8 and escape it exactly as before.
+        out += nlohmann::json(std::string(value)).dump();
         return;
       }
-      switch (byte) {
-        case '"':
-          out.append("\\\"");
-          break;
-        case '\\':
-          out.append("\\\\");
-          break;
-        case '\b':
-          out.append("\\b");
-          break;
-        case '\f':
-          out.append("\\f");
-          break;
-        case '\n':
-          out.append("\\n");
-          break;
-        case '\r':
-          out.append("\\r");
-          break;
-        case '\t':
-          out.append("\\t");
-          break;
-        default:
-          if (byte < 0x20) {
-            static constexpr char kHex[] = "0123456789abcdef";
-            out.append("\\u00");
-            out.push_back(kHex[byte >> 4]);
-            out.push_back(kHex[byte & 0xf]);
-          } else {
-            out.push_back(static_cast<char>(byte));
-          }
-      }
     }
-    out.push_back('"');
+    append_escaped_json_string(out, value);
   }
 
  private:
@@ -120,4 +128,4 @@ class JsonObjectWriter {
   std::string out_;
 };
 
-}  // namespace otp::messages::detail
+}  // namespace otp::messages

@@ -162,7 +162,7 @@ Result<Message> decode_with(std::string_view payload, const char* what, Read rea
 
 /// `{"data": ..., "key_id": ...}` as JSON text.
 std::string sealed_text(const crypto::Sealed& sealed) {
-  detail::JsonObjectWriter out;
+  JsonObjectWriter out;
   out.string("data", sealed.data);
   out.string("key_id", sealed.key_id);
   return std::move(out).finish();
@@ -253,7 +253,7 @@ Result<SendAction> parse_send_action(std::string_view text) {
 
 std::string encode(const SendRequested& message) {
   // Members in ascending key order: see JsonObjectWriter.
-  detail::JsonObjectWriter out;
+  JsonObjectWriter out;
   // Absent means send: plain sends encode exactly as before the field existed.
   if (message.action != SendAction::kSend) out.string("action", to_string(message.action));
   if (!message.app_hash.empty()) out.string("app_hash", message.app_hash);
@@ -341,7 +341,7 @@ Result<SendRequested> decode_send_requested_document(nlohmann::json&& document) 
 }
 
 std::string encode(const VerifyRequested& message) {
-  detail::JsonObjectWriter out;
+  JsonObjectWriter out;
   if (message.otp_code) out.string("otp_code", *message.otp_code);
   if (message.sealed_code) out.raw("otp_code_sealed", sealed_text(*message.sealed_code));
   if (!message.recipient.empty()) out.string("recipient", message.recipient);
@@ -394,7 +394,7 @@ Result<VerifyRequested> decode_verify_requested_document(nlohmann::json&& docume
 }
 
 std::string encode(const Reply& message) {
-  detail::JsonObjectWriter out;
+  JsonObjectWriter out;
   if (message.attempts_remaining) out.integer("attempts_remaining", *message.attempts_remaining);
   if (message.channel) out.string("channel", to_string(*message.channel));
   if (message.code_length) out.integer("code_length", *message.code_length);
@@ -478,7 +478,7 @@ Result<Reply> decode_reply(std::string_view payload) {
 }
 
 std::string encode(const DeliveryJob& message) {
-  detail::JsonObjectWriter out;
+  JsonObjectWriter out;
   if (!message.app_hash.empty()) out.string("app_hash", message.app_hash);
   out.integer("attempt", message.attempt);
   out.string("channel", to_string(message.channel));
@@ -562,7 +562,7 @@ Result<DeliveryJob> decode_delivery_job(std::string_view payload) {
 }
 
 std::string encode(const Event& message) {
-  detail::JsonObjectWriter out;
+  JsonObjectWriter out;
   out.raw("data", message.data.dump());
   out.string("id", message.id);
   out.integer("schema_version", kSchemaVersion);

@@ -1,5 +1,6 @@
 #include "services/intake/api_response.h"
 
+#include "common/messages/json_writer.h"
 #include "services/intake/json_body.h"
 
 #include <fmt/format.h>
@@ -34,39 +35,7 @@ void append_json_string(std::string& out, std::string_view value) {
                .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
     return;
   }
-  out += '"';
-  for (const char c : value) {
-    switch (c) {
-      case '"':
-        out += "\\\"";
-        break;
-      case '\\':
-        out += "\\\\";
-        break;
-      case '\b':
-        out += "\\b";
-        break;
-      case '\f':
-        out += "\\f";
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      case '\r':
-        out += "\\r";
-        break;
-      case '\t':
-        out += "\\t";
-        break;
-      default:
-        if (static_cast<unsigned char>(c) < 0x20) {
-          fmt::format_to(std::back_inserter(out), "\\u{:04x}", static_cast<unsigned>(c));
-        } else {
-          out += c;
-        }
-    }
-  }
-  out += '"';
+  messages::append_escaped_json_string(out, value);
 }
 
 }  // namespace
