@@ -51,8 +51,15 @@ int run(const otp::audit::AuditConfig& config) {
     spdlog::error("audit.producer_failed error=\"{}\"", producer.error().message);
     return 1;
   }
+  // librdkafka prefetches up to 64 MiB by default; behind a backlog that alone broke the 64 MiB
+  // RSS budget (66 MiB in bench/run's overloaded end-to-end step). 8 MiB is about 16,000
+  // events, a quarter second at the ingest rate: batches stay full.
+  auto consumer_settings = config.kafka;
+  consumer_settings.properties.insert(
+      consumer_settings.properties.begin(),
+      {{"queued.max.messages.kbytes", "8192"}, {"max.partition.fetch.bytes", "1048576"}});
   auto consumer =
-      otp::kafka::Consumer::create(config.kafka, otp::audit::AuditConfig::kConsumerGroup);
+      otp::kafka::Consumer::create(consumer_settings, otp::audit::AuditConfig::kConsumerGroup);
   if (!consumer) {
     spdlog::error("audit.consumer_failed error=\"{}\"", consumer.error().message);
     return 1;
