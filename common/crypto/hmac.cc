@@ -2,12 +2,15 @@
 
 #include "common/error/check.h"
 
+#include <openssl/core_names.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
+#include <openssl/params.h>
 
 #include <array>
 #include <climits>
+#include <memory>
 
 namespace otp::crypto {
 namespace {
@@ -22,16 +25,32 @@ const unsigned char kEmpty[1] = {0};
 
 std::string hmac_sha256_hex(std::span<const std::uint8_t> key, std::string_view message) {
   OTP_CHECK(key.size() <= static_cast<std::size_t>(INT_MAX));
-  std::array<unsigned char, EVP_MAX_MD_SIZE> digest{};
-  unsigned int digest_length = 0;
+  // OpenSSL 3's one-shot HMAC() looks the MAC and the digest up by name on every call (a
+  // provider fetch under locks): fetch them once per thread and keep only a context per call.
+  struct Fetched {
+    EVP_MAC* mac = EVP_MAC_fetch(nullptr, "HMAC", nullptr);
+    ~Fetched() { EVP_MAC_free(mac); }
+  };
+  thread_local const Fetched fetched;
+  OTP_CHECK(fetched.mac != nullptr);
+  std::unique_ptr<EVP_MAC_CTX, decltype(&EVP_MAC_CTX_free)> context(EVP_MAC_CTX_new(fetched.mac),
+                                                                    &EVP_MAC_CTX_free);
+  OTP_CHECK(context != nullptr);
+  char digest_name[] = "SHA256";
+  const OSSL_PARAM params[] = {
+      OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, digest_name, 0),
+      OSSL_PARAM_construct_end()};
   const auto* key_data = key.empty() ? kEmpty : key.data();
   const auto* message_data =
       message.empty() ? kEmpty : reinterpret_cast<const unsigned char*>(message.data());
-  OTP_CHECK(HMAC(EVP_sha256(), key_data, static_cast<int>(key.size()), message_data, message.size(),
-                 digest.data(), &digest_length) != nullptr);
+  std::array<unsigned char, EVP_MAX_MD_SIZE> digest{};
+  std::size_t digest_length = 0;
+  OTP_CHECK(EVP_MAC_init(context.get(), key_data, key.size(), params) == 1);
+  OTP_CHECK(EVP_MAC_update(context.get(), message_data, message.size()) == 1);
+  OTP_CHECK(EVP_MAC_final(context.get(), digest.data(), &digest_length, digest.size()) == 1);
   std::string hex;
   hex.reserve(2 * digest_length);
-  for (unsigned int i = 0; i < digest_length; ++i) {
+  for (std::size_t i = 0; i < digest_length; ++i) {
     hex.push_back(kHex[digest[i] >> 4]);
     hex.push_back(kHex[digest[i] & 0x0f]);
   }
