@@ -11,6 +11,7 @@
 #include <deque>
 #include <list>
 #include <map>
+#include <mutex>
 #include <set>
 #include <vector>
 
@@ -75,8 +76,11 @@ struct Region {
 };
 
 struct CallingCode {
-  bool known = false;                           // in libphonenumber's calling code map
+  bool known = false;  // in libphonenumber's calling code map
+  // Compiled on first use (`NumberingPlans::Impl::find`), once, by whichever thread asks first.
+  std::once_flag once;
   bool compiled = false;                        // every pattern below compiled
+  std::deque<Region> storage;                   // stable addresses for `regions`
   std::vector<const Region*> regions;           // GetRegionCodesForCountryCallingCode's order
   std::optional<DigitPattern> national_prefix;  // national_prefix_for_parsing of Parse's metadata
 };
@@ -135,14 +139,15 @@ std::optional<pn::PhoneNumber> to_phone_number(const ParsedNumber& number) {
 
 struct NumberingPlans::Impl {
   const pn::PhoneNumberUtil& util = *pn::PhoneNumberUtil::GetInstance();
-  std::deque<Region> regions;  // stable addresses for CallingCode::regions
+  pn::PhoneMetadataCollection collection;  // what `by_region` and `non_geographic` point into
+  std::map<std::string, const pn::PhoneMetadata*, std::less<>> by_region;
+  std::map<int, const pn::PhoneMetadata*> non_geographic;
   std::array<CallingCode, kCallingCodeLimit> codes;
 
+  // Reads the metadata and the calling codes; each code's patterns are compiled on first use, so
+  // a process (or a test) pays only for the codes it meets; `compile_all` compiles the rest.
   Impl() {
-    pn::PhoneMetadataCollection collection;
     if (!collection.ParseFromArray(pn::metadata_get(), pn::metadata_size())) return;
-    std::map<std::string, const pn::PhoneMetadata*, std::less<>> by_region;
-    std::map<int, const pn::PhoneMetadata*> non_geographic;
     for (const auto& metadata : collection.metadata()) {
       if (metadata.id() == "001") {
         non_geographic[metadata.country_code()] = &metadata;
@@ -154,49 +159,53 @@ struct NumberingPlans::Impl {
     util.GetSupportedCallingCodes(&calling_codes);
     for (int country_code : calling_codes) {
       if (country_code <= 0 || country_code >= kCallingCodeLimit) continue;
-      CallingCode& entry = codes[static_cast<std::size_t>(country_code)];
-      entry.known = true;
-      std::list<std::string> region_codes;
-      util.GetRegionCodesForCountryCallingCode(country_code, &region_codes);
-      bool ok = !region_codes.empty();
-      const pn::PhoneMetadata* parsing_metadata = nullptr;
-      for (const auto& code : region_codes) {
-        const pn::PhoneMetadata* metadata = nullptr;
-        if (code == "001") {
-          auto it = non_geographic.find(country_code);
-          if (it != non_geographic.end()) metadata = it->second;
-        } else {
-          auto it = by_region.find(code);
-          if (it != by_region.end()) metadata = it->second;
-        }
-        if (metadata == nullptr || metadata->country_code() != country_code) {
-          ok = false;
-          break;
-        }
-        // Parse strips national prefixes with the metadata of GetRegionCodeForCountryCode,
-        // the first region in this list.
-        if (parsing_metadata == nullptr) parsing_metadata = metadata;
-        ok = compile_region(*metadata, code, regions.emplace_back()) && ok;
-        entry.regions.push_back(&regions.back());
-      }
-      if (ok && parsing_metadata != nullptr &&
-          !parsing_metadata->national_prefix_for_parsing().empty()) {
-        entry.national_prefix =
-            DigitPattern::compile(parsing_metadata->national_prefix_for_parsing());
-        ok = entry.national_prefix.has_value();
-      }
-      entry.compiled = ok;
+      codes[static_cast<std::size_t>(country_code)].known = true;
     }
   }
 
-  const CallingCode* find(int country_code) const {
+  void compile(int country_code, CallingCode& entry) const {
+    std::list<std::string> region_codes;
+    util.GetRegionCodesForCountryCallingCode(country_code, &region_codes);
+    bool ok = !region_codes.empty();
+    const pn::PhoneMetadata* parsing_metadata = nullptr;
+    for (const auto& code : region_codes) {
+      const pn::PhoneMetadata* metadata = nullptr;
+      if (code == "001") {
+        auto it = non_geographic.find(country_code);
+        if (it != non_geographic.end()) metadata = it->second;
+      } else {
+        auto it = by_region.find(code);
+        if (it != by_region.end()) metadata = it->second;
+      }
+      if (metadata == nullptr || metadata->country_code() != country_code) {
+        ok = false;
+        break;
+      }
+      // Parse strips national prefixes with the metadata of GetRegionCodeForCountryCode,
+      // the first region in this list.
+      if (parsing_metadata == nullptr) parsing_metadata = metadata;
+      ok = compile_region(*metadata, code, entry.storage.emplace_back()) && ok;
+      entry.regions.push_back(&entry.storage.back());
+    }
+    if (ok && parsing_metadata != nullptr &&
+        !parsing_metadata->national_prefix_for_parsing().empty()) {
+      entry.national_prefix =
+          DigitPattern::compile(parsing_metadata->national_prefix_for_parsing());
+      ok = entry.national_prefix.has_value();
+    }
+    entry.compiled = ok;
+  }
+
+  const CallingCode* find(int country_code) {
     if (country_code <= 0 || country_code >= kCallingCodeLimit) return nullptr;
-    const CallingCode& entry = codes[static_cast<std::size_t>(country_code)];
-    return entry.known ? &entry : nullptr;
+    CallingCode& entry = codes[static_cast<std::size_t>(country_code)];
+    if (!entry.known) return nullptr;
+    std::call_once(entry.once, [&] { compile(country_code, entry); });
+    return &entry;
   }
 };
 
-NumberingPlans::NumberingPlans() : impl_(std::make_unique<const Impl>()) {}
+NumberingPlans::NumberingPlans() : impl_(std::make_unique<Impl>()) {}
 NumberingPlans::~NumberingPlans() = default;
 
 const NumberingPlans& NumberingPlans::shared() {
@@ -301,6 +310,12 @@ std::optional<std::string> NumberingPlans::normalize(std::string_view text) cons
   auto number = parse(text);
   if (!number || number->has_extension || !valid_region(*number)) return std::nullopt;
   return format_e164(*number);
+}
+
+void NumberingPlans::compile_all() const {
+  for (int country_code = 1; country_code < kCallingCodeLimit; ++country_code) {
+    (void)impl_->find(country_code);
+  }
 }
 
 bool NumberingPlans::is_compiled(int country_code) const {

@@ -26,11 +26,13 @@ struct ParsedNumber {
 ///   answer provably equals Parse's (`fast_parse`); anything else goes through Parse.
 /// - `valid_region(number)` is `GetRegionCodeForNumber` when `IsValidNumber` holds, in one pass.
 ///
-/// Building the automata takes some milliseconds, so a process builds one instance (`shared()`)
-/// and keeps it. Immutable after construction: safe to share between threads.
+/// A process builds one instance (`shared()`) and keeps it. Each calling code's automata are
+/// compiled the first time a number with that code is seen (all of them take some milliseconds,
+/// a second under the sanitizers); `compile_all` compiles them up front, for a service's
+/// start-up. Safe to share between threads (each code is compiled once, under `std::call_once`).
 class NumberingPlans {
  public:
-  /// Compiles every calling code's patterns. A calling code whose patterns use syntax that
+  /// Reads libphonenumber's metadata. A calling code whose patterns use syntax that
   /// `DigitPattern` does not support is answered by libphonenumber instead (`is_compiled`).
   NumberingPlans();
   ~NumberingPlans();
@@ -59,13 +61,16 @@ class NumberingPlans {
   /// `Parse(text, "ZZ")` + `!has_extension()` + `IsValidNumber` + `Format(E164)`.
   [[nodiscard]] std::optional<std::string> normalize(std::string_view text) const;
 
+  /// Compiles every calling code's automata now rather than on first use.
+  void compile_all() const;
+
   /// Whether this calling code is answered by the automata (true for every calling code of the
   /// libphonenumber this was built against; the tests hold it to that).
   [[nodiscard]] bool is_compiled(int country_code) const;
 
  private:
   struct Impl;
-  std::unique_ptr<const Impl> impl_;
+  std::unique_ptr<Impl> impl_;
 };
 
 }  // namespace otp::phone

@@ -84,8 +84,8 @@ int run(const otp::generator::GeneratorConfig& config, const std::atomic<bool>& 
   }
   schema::ValidatingStage validating(stage, *schemas, schema::topic_schemas(topics));
   // The phone numbering plans are compiled once per process (some ms): here, not in the first
-  // send's latency.
-  (void)phone::NumberingPlans::shared();
+  // sends' latency.
+  phone::NumberingPlans::shared().compile_all();
   kafka::StageRunner runner(
       validating, **producer,
       kafka::RunnerOptions{

@@ -8,6 +8,7 @@
 #include "common/log/log.h"
 #include "common/messages/topics.h"
 #include "common/pg/pg_connection.h"
+#include "common/phone/numbering_plans.h"
 #include "common/process/signals.h"
 #include "common/random/rng.h"
 #include "common/time/clock.h"
@@ -186,8 +187,9 @@ int run(const IntakeConfig& config, const std::atomic<bool>& stop) {
     add_oauth_token_route(api, *oauth);
   }
 
-  // The phone number tables (otp::phone) are built on first use: do it now, before the listener,
-  // so the first client's send does not pay for it (about a second in a sanitizer build).
+  // The phone number tables (otp::phone) are built on first use: build them all now, before the
+  // listener, so no client's send pays for it (about a second in a sanitizer build).
+  phone::NumberingPlans::shared().compile_all();
   if (!normalize_phone_number("+14155552671")) spdlog::warn("intake.phone_warm_up_failed");
 
   auto server = HttpServer::start(
