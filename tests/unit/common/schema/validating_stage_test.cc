@@ -46,6 +46,18 @@ struct GreetingStage {
 };
 static_assert(kafka::PipelineStage<ValidatingStage<GreetingStage>>);
 
+/// GreetingStage that can also take the validator's parsed document (as the generator does).
+struct ParsedGreetingStage : GreetingStage {
+  int decoded_parsed = 0;
+
+  using GreetingStage::decode;
+  Result<std::string> decode(const kafka::Record& /*record*/, nlohmann::json&& document) {
+    ++decoded_parsed;
+    return document.at("name").get<std::string>();
+  }
+};
+static_assert(kafka::PipelineStage<ValidatingStage<ParsedGreetingStage>>);
+
 class ValidatingStageTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -101,6 +113,21 @@ TEST_F(ValidatingStageTest, PassesAValidRecordToTheWrappedStage) {
   ASSERT_EQ(producer.records().size(), 1U);
   EXPECT_EQ(producer.records()[0].topic, "out");
   EXPECT_EQ(producer.records()[0].value, "hello " + value);
+}
+
+TEST_F(ValidatingStageTest, AStageThatTakesTheParsedDocumentGetsItInsteadOfTheText) {
+  ParsedGreetingStage inner;
+  ValidatingStage stage(inner, *validator_, topics_);
+  auto decoded = stage.decode(record("greetings", R"({"schema_version": 1, "name": "ada"})"));
+  ASSERT_TRUE(decoded) << decoded.error().message;
+  EXPECT_EQ(*decoded, "ada");  // what the document overload made of it, not the raw text
+  EXPECT_EQ(inner.decoded_parsed, 1);
+  EXPECT_EQ(inner.decoded, 0);
+  // A violation still fails with the validator's reason, before the stage sees anything.
+  auto refused = stage.decode(record("greetings", R"({"schema_version": 1, "name": "ADA"})"));
+  ASSERT_FALSE(refused);
+  EXPECT_THAT(refused.error().message, StartsWith("greeting.v1.json: /name: "));
+  EXPECT_EQ(inner.decoded_parsed, 1);
 }
 
 TEST_F(ValidatingStageTest, DeadLettersASchemaViolationWithTheReasonInItsHeaders) {
