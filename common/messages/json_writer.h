@@ -78,6 +78,11 @@ class JsonObjectWriter {
     out_.append(digits, end);
   }
 
+  void boolean(std::string_view key, bool value) {
+    name(key);
+    out_.append(value ? "true" : "false");
+  }
+
   /// A value that is already JSON text (a nested object or array written elsewhere).
   void raw(std::string_view key, std::string_view json_text) {
     name(key);

@@ -1,9 +1,8 @@
 #include "services/intake/api_response.h"
 
-#include "common/messages/json_writer.h"
 #include "services/intake/json_body.h"
 
-#include <fmt/format.h>
+#include <utility>
 
 namespace otp::intake {
 
@@ -26,51 +25,29 @@ ApiError internal_error() {
       .status = 500, .code = "internal", .message = "internal error", .retry_after = std::nullopt};
 }
 
-namespace {
-
-void append_json_string(std::string& out, std::string_view value) {
-  if (!is_valid_utf8(value)) {
-    // Rare (our own strings are validated on the way in): nlohmann's replacement, as dump does.
-    out += nlohmann::json(std::string(value))
-               .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
-    return;
-  }
-  messages::append_escaped_json_string(out, value);
-}
-
-}  // namespace
-
-void JsonObjectText::key(std::string_view name) {
-  if (text_.size() > 1) text_ += ',';
-  append_json_string(text_, name);
-  text_ += ':';
-}
-
 JsonObjectText& JsonObjectText::add(std::string_view name, std::string_view value) {
-  key(name);
-  append_json_string(text_, value);
+  if (is_valid_utf8(value)) {
+    writer_.string(name, value);
+  } else {
+    // Rare (our own strings are validated on the way in): nlohmann's replacement, as dump does.
+    writer_.raw(name, nlohmann::json(std::string(value))
+                          .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+  }
   return *this;
 }
 
 JsonObjectText& JsonObjectText::add(std::string_view name, bool value) {
-  key(name);
-  text_ += value ? "true" : "false";
+  writer_.boolean(name, value);
   return *this;
 }
 
 JsonObjectText& JsonObjectText::add(std::string_view name, std::int64_t value) {
-  key(name);
-  fmt::format_to(std::back_inserter(text_), "{}", value);
+  writer_.integer(name, value);
   return *this;
 }
 
 std::string JsonObjectText::finish() {
-  text_ += '}';
-  std::string out = std::move(text_);
-  // clear + push_back, not `= "{"`: g++ 12 -O2 reports a false -Wrestrict for the assignment.
-  text_.clear();
-  text_.push_back('{');
-  return out;
+  return std::exchange(writer_, messages::JsonObjectWriter()).finish();
 }
 
 HttpResponse json_text_response(int status, std::string body) {

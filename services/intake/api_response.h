@@ -1,5 +1,6 @@
 #pragma once
 
+#include "common/messages/json_writer.h"
 #include "services/intake/http_message.h"
 
 #include <nlohmann/json.hpp>
@@ -59,8 +60,7 @@ class JsonObjectText {
   [[nodiscard]] std::string finish();
 
  private:
-  void key(std::string_view name);
-  std::string text_ = "{";
+  messages::JsonObjectWriter writer_;
 };
 
 /// `body` (JSON text) with the headers of `json_response`.

@@ -38,7 +38,6 @@
 #include "services/intake/metrics.h"
 #include "services/intake/pending_replies.h"
 #include "services/intake/readiness.h"
-#include "services/intake/recipient_validator.h"
 #include "services/intake/reply_router.h"
 #include "services/intake/webhooks/webhook_handler.h"
 
@@ -190,7 +189,6 @@ int run(const IntakeConfig& config, const std::atomic<bool>& stop) {
   // The phone number tables (otp::phone) are built on first use: build them all now, before the
   // listener, so no client's send pays for it (about a second in a sanitizer build).
   phone::NumberingPlans::shared().compile_all();
-  if (!normalize_phone_number("+14155552671")) spdlog::warn("intake.phone_warm_up_failed");
 
   auto server = HttpServer::start(
       HttpServerSettings{
