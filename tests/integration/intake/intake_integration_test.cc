@@ -245,6 +245,17 @@ class IntakeIntegrationTest : public ::testing::Test {
     ASSERT_TRUE(created.has_value()) << created.error().message;
   }
 
+  /// Starts otp-intake with only the replies topic: it gets ready, but a send request cannot be
+  /// delivered, and librdkafka gives up within the (short) message timeout.
+  void start_intake_without_request_topics() {
+    auto created = kafka::ensure_topics(
+        settings_,
+        {messages::TopicSpec{.name = topics_.replies, .partitions = 8, .retention_ms = 0}}, 1, 30s);
+    ASSERT_TRUE(created.has_value()) << created.error().message;
+    start_intake(
+        {{"OTP_REPLY_TIMEOUT_MS", "3000"}, {"OTP_KAFKA_PROPERTIES", "message.timeout.ms=1000"}});
+  }
+
   /// Starts otp-intake with the test's topics and `overrides`; waits for `ready_path` to answer
   /// 200 (nothing when empty).
   void start_intake(std::vector<std::pair<std::string, std::string>> overrides = {},
@@ -570,14 +581,7 @@ TEST_F(IntakeIntegrationTest, BadCredentialsAndBadInputOverHttp) {
 }
 
 TEST_F(IntakeIntegrationTest, UnpublishableRequestIs503Not202) {
-  // Only the replies topic exists: the intake gets ready, but its send request cannot be
-  // delivered, and librdkafka gives up within the (short) message timeout.
-  auto created = kafka::ensure_topics(
-      settings_, {messages::TopicSpec{.name = topics_.replies, .partitions = 8, .retention_ms = 0}},
-      1, 30s);
-  ASSERT_TRUE(created.has_value()) << created.error().message;
-  start_intake(
-      {{"OTP_REPLY_TIMEOUT_MS", "3000"}, {"OTP_KAFKA_PROPERTIES", "message.timeout.ms=1000"}});
+  ASSERT_NO_FATAL_FAILURE(start_intake_without_request_topics());
 
   const auto response = post_send(send_body());
 
@@ -587,13 +591,8 @@ TEST_F(IntakeIntegrationTest, UnpublishableRequestIs503Not202) {
 }
 
 TEST_F(IntakeIntegrationTest, PreferRespondAsyncUnpublishableRequestIs503Not202) {
-  // As above: the send request topic does not exist, so Kafka never acknowledges the request.
-  auto created = kafka::ensure_topics(
-      settings_, {messages::TopicSpec{.name = topics_.replies, .partitions = 8, .retention_ms = 0}},
-      1, 30s);
-  ASSERT_TRUE(created.has_value()) << created.error().message;
-  start_intake(
-      {{"OTP_REPLY_TIMEOUT_MS", "3000"}, {"OTP_KAFKA_PROPERTIES", "message.timeout.ms=1000"}});
+  // The send request topic does not exist, so Kafka never acknowledges the request.
+  ASSERT_NO_FATAL_FAILURE(start_intake_without_request_topics());
   auto headers = auth_headers();
   headers.emplace_back("Prefer", "respond-async");
 
