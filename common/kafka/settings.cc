@@ -25,4 +25,11 @@ KafkaSettings settings_from_env(config::EnvReader& env, std::string client_id) {
   return settings;
 }
 
+KafkaSettings with_defaults(KafkaSettings settings,
+                            std::vector<std::pair<std::string, std::string>> defaults) {
+  settings.properties.insert(settings.properties.begin(), std::make_move_iterator(defaults.begin()),
+                             std::make_move_iterator(defaults.end()));
+  return settings;
+}
+
 }  // namespace otp::kafka

@@ -4,6 +4,7 @@
 #include "common/kafka/batch_runner.h"
 #include "common/kafka/consumer.h"
 #include "common/kafka/producer.h"
+#include "common/kafka/settings.h"
 #include "common/log/log.h"
 #include "common/pg/pg_connection.h"
 #include "common/process/signals.h"
@@ -54,12 +55,10 @@ int run(const otp::audit::AuditConfig& config) {
   // librdkafka prefetches up to 64 MiB by default; behind a backlog that alone broke the 64 MiB
   // RSS budget (66 MiB in bench/run's overloaded end-to-end step). 8 MiB is about 16,000
   // events, a quarter second at the ingest rate: batches stay full.
-  auto consumer_settings = config.kafka;
-  consumer_settings.properties.insert(
-      consumer_settings.properties.begin(),
-      {{"queued.max.messages.kbytes", "8192"}, {"max.partition.fetch.bytes", "1048576"}});
-  auto consumer =
-      otp::kafka::Consumer::create(consumer_settings, otp::audit::AuditConfig::kConsumerGroup);
+  auto consumer = otp::kafka::Consumer::create(
+      otp::kafka::with_defaults(config.kafka, {{"queued.max.messages.kbytes", "8192"},
+                                               {"max.partition.fetch.bytes", "1048576"}}),
+      otp::audit::AuditConfig::kConsumerGroup);
   if (!consumer) {
     spdlog::error("audit.consumer_failed error=\"{}\"", consumer.error().message);
     return 1;

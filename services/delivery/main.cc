@@ -6,6 +6,7 @@
 #include "common/http/curl_multi_client.h"
 #include "common/kafka/consumer.h"
 #include "common/kafka/producer.h"
+#include "common/kafka/settings.h"
 #include "common/log/log.h"
 #include "common/process/signals.h"
 #include "services/delivery/delivery_config.h"
@@ -155,16 +156,14 @@ int run(const delivery::DeliveryConfig& config) {
   // Events and retries are not latency-critical next to a provider's round trip: a 10 ms linger
   // (2 ms by default) batches them, which cut the producer thread's CPU per delivery by about
   // four. OTP_KAFKA_PROPERTIES still wins (here and below).
-  auto producer_settings = config.kafka;
-  producer_settings.properties.insert(producer_settings.properties.begin(), {"linger.ms", "10"});
-  auto producer = kafka::KafkaProducer::create(producer_settings);
+  auto producer =
+      kafka::KafkaProducer::create(kafka::with_defaults(config.kafka, {{"linger.ms", "10"}}));
   // The engine holds at most OTP_DELIVERY_MAX_PENDING jobs and stops polling when full; the next
   // records wait in librdkafka's prefetch queue. Its defaults (64 MiB, 1 MiB per partition and
   // fetch) would dominate the RSS: 1 MiB (~1,500 jobs, a quarter second at 6,000/s) is plenty on
   // a broker one round trip away.
-  auto consumer_settings = config.kafka;
-  consumer_settings.properties.insert(
-      consumer_settings.properties.begin(),
+  const auto consumer_settings = kafka::with_defaults(
+      config.kafka,
       {{"queued.max.messages.kbytes", "1024"}, {"max.partition.fetch.bytes", "262144"}});
   auto jobs = kafka::Consumer::create(consumer_settings, config.consumer_group);
   auto retries = kafka::Consumer::create(consumer_settings, config.consumer_group + "-retry");

@@ -131,10 +131,8 @@ Result<IntakeConfig> IntakeConfig::from_env(config::EnvReader::Lookup lookup) {
 }
 
 kafka::KafkaSettings IntakeConfig::producer_settings() const {
-  kafka::KafkaSettings settings = kafka;
-  settings.properties.insert(settings.properties.begin(),
-                             {"message.timeout.ms", std::to_string(reply_timeout.count())});
-  return settings;
+  return kafka::with_defaults(kafka,
+                              {{"message.timeout.ms", std::to_string(reply_timeout.count())}});
 }
 
 }  // namespace otp::intake
