@@ -70,11 +70,17 @@ end
 local until_ms = tonumber(f[3] or '0')
 if until_ms > now then return answer('recipient_locked', '0', '0', until_ms - now) end
 
--- Compares two hex strings in time that depends only on their length.
+-- Compares two HMACs (hex strings, as the generator writes them) in time that depends only on
+-- their length: 8 hex digits (32 bits) at a time, an eighth of the calls of a byte loop, which
+-- cost a third of this script's time. Anything that is not hex compares unequal.
 local function equal(a, b)
-  if #a ~= #b then return false end
+  if #a ~= #b or #a % 8 ~= 0 then return false end
   local diff = 0
-  for i = 1, #a do diff = bit.bor(diff, bit.bxor(string.byte(a, i), string.byte(b, i))) end
+  for i = 1, #a, 8 do
+    local x, y = tonumber(string.sub(a, i, i + 7), 16), tonumber(string.sub(b, i, i + 7), 16)
+    if not x or not y then return false end
+    diff = bit.bor(diff, bit.bxor(x, y))
+  end
   return diff == 0
 end
 
@@ -96,7 +102,8 @@ else
     status = 'approved'
     changes[#changes + 1] = 'approved_at_ms'
     changes[#changes + 1] = string.format('%d', now)
-    redis.call('DEL', fkey)
+    -- A success resets the subject's failures and lock history; most subjects have none.
+    if f[1] or f[2] or f[3] then redis.call('DEL', fkey) end
     failures = 0
     result = answer('approved', '1', '1')
   elseif attempts >= max then

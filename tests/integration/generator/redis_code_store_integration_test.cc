@@ -287,6 +287,39 @@ TEST_F(RedisCodeStoreTest, CheckWithAnotherKeyIdIsRefusedAsABug) {
   EXPECT_EQ(field(vid('a'), "attempts"), "0");
 }
 
+// check.lua compares HMACs 8 hex digits at a time: a difference in any digit of any chunk, a
+// different length or a non-hex candidate is a wrong code, and only the exact HMAC approves.
+TEST_F(RedisCodeStoreTest, OnlyTheExactHmacApprovesWhateverDigitDiffers) {
+  auto issue = issue_request(vid('a'), "req-1");
+  issue.max_attempts = 10;
+  ASSERT_EQ(store_->issue(issue).value().outcome, IssueOutcome::kCreated);
+  const auto location = store_->lookup(tenant_, vid('a')).value().value();
+  const std::string right = hmac(vid('a'), kCode);
+  ASSERT_EQ(right.size(), 64U);
+  auto flipped = [&](std::size_t at) {
+    std::string wrong = right;
+    wrong[at] = wrong[at] == '0' ? '1' : '0';
+    return wrong;
+  };
+  const std::vector<std::string> candidates = {
+      flipped(0),         flipped(7),           flipped(8),
+      flipped(35),        flipped(63),          right.substr(0, 56),
+      right + "00000000", std::string(64, 'z'), std::string(64, '0')};
+  int n = 0;
+  for (const auto& candidate : candidates) {
+    auto result = store_->check(CheckRequest{.location = location,
+                                             .candidate_hmac = candidate,
+                                             .request_id = "wrong-" + std::to_string(n++)});
+    ASSERT_TRUE(result.has_value()) << result.error().message;
+    EXPECT_EQ(result->outcome, Outcome::kInvalidCode) << "candidate " << candidate;
+  }
+  auto approved = store_->check(
+      CheckRequest{.location = location, .candidate_hmac = right, .request_id = "right"});
+  ASSERT_TRUE(approved.has_value()) << approved.error().message;
+  EXPECT_EQ(approved->outcome, Outcome::kApproved);
+  EXPECT_EQ(field(vid('a'), "attempts"), "10");
+}
+
 TEST_F(RedisCodeStoreTest, RedisDownIsUnavailableEverywhere) {
   redis::RedisOptions nowhere;
   nowhere.port = 1;
