@@ -1,5 +1,7 @@
 #include "common/schema/schema_validator.h"
 
+#include "common/schema/compiled_schema.h"
+
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
@@ -8,6 +10,7 @@
 #include <fstream>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <regex>
 #include <sstream>
 #include <system_error>
@@ -125,7 +128,11 @@ std::string schema_dir_from(config::EnvReader& env) {
 }
 
 struct SchemaValidator::State {
-  std::map<std::string, std::unique_ptr<valijson::Schema>, std::less<>> schemas;
+  struct Entry {
+    std::unique_ptr<valijson::Schema> schema;
+    std::optional<CompiledSchema> compiled;  // empty: valijson decides
+  };
+  std::map<std::string, Entry, std::less<>> schemas;
   mutable std::mutex mutex;
   // Holds the compiled-regex cache, hence the mutex.
   mutable valijson::Validator validator{valijson::Validator::kStrongTypes};
@@ -136,7 +143,8 @@ SchemaValidator::SchemaValidator(SchemaValidator&&) noexcept = default;
 SchemaValidator& SchemaValidator::operator=(SchemaValidator&&) noexcept = default;
 SchemaValidator::~SchemaValidator() = default;
 
-Result<SchemaValidator> SchemaValidator::load(const std::filesystem::path& dir) {
+Result<SchemaValidator> SchemaValidator::load(const std::filesystem::path& dir,
+                                              LoadOptions options) {
   std::error_code ec;
   std::vector<std::filesystem::path> files;
   for (std::filesystem::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
@@ -173,7 +181,12 @@ Result<SchemaValidator> SchemaValidator::load(const std::filesystem::path& dir) 
     } catch (const std::exception& error) {  // start-up only: valijson reports by exception
       return fail(Errc::kInvalidInput, "schemas: " + name + ": " + error.what());
     }
-    state->schemas.emplace(name, std::move(schema));
+    State::Entry entry{.schema = std::move(schema), .compiled = std::nullopt};
+    if (options.compile) {
+      // A file the compiler does not handle simply keeps valijson for every payload.
+      if (auto compiled = CompiledSchema::compile(document)) entry.compiled = std::move(*compiled);
+    }
+    state->schemas.emplace(name, std::move(entry));
   }
   return SchemaValidator(std::move(state));
 }
@@ -195,12 +208,15 @@ Result<json> SchemaValidator::parse_valid(std::string_view schema_name,
   json document = json::parse(payload, nullptr, /*allow_exceptions=*/false);
   if (document.is_discarded()) return fail(Errc::kInvalidInput, prefix + "(root): not valid JSON");
 
+  const State::Entry& entry = found->second;
+  if (entry.compiled && entry.compiled->accepts(document)) return document;
+
   valijson::ValidationResults results;
   valijson::adapters::NlohmannJsonAdapter target(document);
   bool valid = false;
   {
     std::lock_guard lock(state_->mutex);
-    valid = state_->validator.validate(*found->second, target, &results);
+    valid = state_->validator.validate(*entry.schema, target, &results);
   }
   if (valid) return document;
   // valijson reports the innermost failure first and then each enclosing one; the deepest is the
@@ -218,7 +234,15 @@ Result<json> SchemaValidator::parse_valid(std::string_view schema_name,
 
 std::vector<std::string> SchemaValidator::schema_names() const {
   std::vector<std::string> names;
-  for (const auto& [name, schema] : state_->schemas) names.push_back(name);
+  for (const auto& [name, entry] : state_->schemas) names.push_back(name);
+  return names;
+}
+
+std::vector<std::string> SchemaValidator::compiled_schema_names() const {
+  std::vector<std::string> names;
+  for (const auto& [name, entry] : state_->schemas) {
+    if (entry.compiled) names.push_back(name);
+  }
   return names;
 }
 

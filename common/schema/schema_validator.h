@@ -32,13 +32,30 @@ inline constexpr std::string_view kDefaultSchemaDir = OTP_DEFAULT_SCHEMA_DIR;
 /// (`prefixItems`, `unevaluatedProperties`, `dependentRequired`, `$dynamicRef`, ...), a `$ref`
 /// that is not a local `#/...` pointer, or a `pattern` that std::regex cannot compile.
 ///
+/// Fast accept path: `load` also compiles each file into a `CompiledSchema` (plain checks and byte
+/// DFAs for `pattern`, equal to valijson's answers), which decides whether a payload is valid.
+/// Only a payload it rejects goes through valijson, which then writes today's exact error message
+/// (and, should the two ever disagree, has the last word: the payload is accepted). A file using
+/// a keyword the compiler does not handle is validated by valijson alone. Valid payloads never
+/// take the mutex.
+///
 /// Immutable after `load` except for valijson's compiled-regex cache, which a mutex guards:
 /// `validate` may be called from any thread. Move-only.
 class SchemaValidator {
  public:
+  struct LoadOptions {
+    /// Compile the schemas for the fast accept path. Off: valijson decides everything (the
+    /// reference the differential tests and the benchmark compare against).
+    bool compile = true;
+  };
+
   /// Loads every `*.json` file of `dir` (not recursive). Fails with kInvalidInput naming the file
   /// if one does not parse or is refused, and if the directory holds no schema at all.
-  [[nodiscard]] static Result<SchemaValidator> load(const std::filesystem::path& dir);
+  [[nodiscard]] static Result<SchemaValidator> load(const std::filesystem::path& dir,
+                                                    LoadOptions options);
+  [[nodiscard]] static Result<SchemaValidator> load(const std::filesystem::path& dir) {
+    return load(dir, LoadOptions{});
+  }
 
   SchemaValidator(SchemaValidator&&) noexcept;
   SchemaValidator& operator=(SchemaValidator&&) noexcept;
@@ -60,6 +77,9 @@ class SchemaValidator {
 
   /// The loaded file names, sorted.
   [[nodiscard]] std::vector<std::string> schema_names() const;
+
+  /// The loaded file names that have a compiled fast path, sorted (all of `schemas/` should).
+  [[nodiscard]] std::vector<std::string> compiled_schema_names() const;
 
  private:
   struct State;
