@@ -197,76 +197,94 @@ std::string repeat(std::string_view unit, std::size_t times) {
   return out;
 }
 
-// Replacement values for any node.
+// Replacement values of every JSON type, for any node.
+std::vector<json> type_palette() {
+  return {nullptr,
+          true,
+          false,
+          0,
+          1,
+          -1,
+          1.0,
+          1.5,
+          -0.0,
+          1e300,
+          json(std::uint64_t{18446744073709551615ULL}),
+          json(std::int64_t{-9223372036854775807LL - 1}),
+          "",
+          "a",
+          json::array(),
+          json::array({1}),
+          json::array({json::array({"sms"})}),
+          json::object(),
+          {{"key_id", "k1"}, {"data", "x"}},
+          {{"key_id", "k 1"}, {"data", "x"}},
+          {{"key_id", "k1"}}};
+}
+
+// Numbers around the schemas' bounds, for numeric nodes.
+std::vector<json> number_palette() {
+  return {3,
+          4,
+          10,
+          11,
+          29,
+          30,
+          1000,
+          1001,
+          86400,
+          86401,
+          604800,
+          604801,
+          1000000,
+          1000001,
+          100000000,
+          100000001,
+          4.0,
+          9.5,
+          json(std::int64_t{9223372036854775807LL})};
+}
+
+// Strings the schemas' enums, ids and times tell apart, for string nodes.
+std::vector<json> string_palette() {
+  return {"sms",
+          "email",
+          "whatsapp",
+          "send",
+          "resend",
+          "cancel",
+          "status",
+          "verify",
+          "pending",
+          "ok",
+          "failed",
+          kVid,
+          "otp_0123456789ABCDEF0123456789ABCDEF",
+          kTime,
+          "2026-11-21T21:30:00.123+01:00",
+          "req 1",
+          "\xc3\xa9",
+          std::string("a\0b", 3),
+          "a\n"};
+}
+
+// Every replacement value (for the random mutations and the non-object documents).
 std::vector<json> value_palette() {
-  std::vector<json> out = {
-      nullptr,
-      true,
-      false,
-      0,
-      1,
-      -1,
-      1.0,
-      1.5,
-      -0.0,
-      3,
-      4,
-      10,
-      11,
-      29,
-      30,
-      1000,
-      1001,
-      86400,
-      86401,
-      604800,
-      604801,
-      100000000,
-      100000001,
-      1e300,
-      json(std::uint64_t{18446744073709551615ULL}),
-      json(std::int64_t{9223372036854775807LL}),
-      json(std::int64_t{-9223372036854775807LL - 1}),
-      "",
-      "a",
-      "sms",
-      "email",
-      "whatsapp",
-      "send",
-      "resend",
-      "cancel",
-      "status",
-      "verify",
-      "pending",
-      "ok",
-      "failed",
-      kVid,
-      "otp_0123456789ABCDEF0123456789ABCDEF",
-      kTime,
-      "2026-11-21T21:30:00.123+01:00",
-      "req 1",
-      "\xc3\xa9",
-      std::string("a\0b", 3),
-      "a\n",
-      json::array(),
-      json::array({1}),
-      json::array({json::array({"sms"})}),
-      json::object(),
-      {{"key_id", "k1"}, {"data", "x"}},
-      {{"key_id", "k 1"}, {"data", "x"}},
-      {{"key_id", "k1"}},
-  };
+  std::vector<json> out = type_palette();
+  for (auto more : {number_palette(), string_palette()})
+    out.insert(out.end(), more.begin(), more.end());
   return out;
 }
 
-// Strings around every length bound the schemas use, in one-byte and two-byte characters.
+// Strings around every length bound the schemas use, in one-byte and two-byte characters (the
+// two-byte ones are twice as long in bytes as in code points).
 std::vector<std::string> length_palette() {
-  std::vector<std::string> out;
-  for (std::size_t n :
-       {0,  1,  2,  11,  15,  16,  17,  31,  32,  33,  34,  35,  36,   39,   40,  41,
-        63, 64, 65, 127, 128, 129, 255, 256, 257, 319, 320, 321, 1023, 1024, 1025}) {
-    out.push_back(std::string(n, 'a'));
-    out.push_back(repeat("\xc3\xa9", n));
+  std::vector<std::string> out = {"", "a"};
+  for (std::size_t bound : {16, 32, 35, 40, 64, 128, 256, 320, 1024}) {
+    out.push_back(std::string(bound, 'a'));
+    out.push_back(std::string(bound + 1, 'a'));
+    out.push_back(repeat("\xc3\xa9", bound));
+    out.push_back(repeat("\xc3\xa9", bound + 1));
   }
   return out;
 }
@@ -314,9 +332,12 @@ std::vector<json::json_pointer> pointers_of(const json& document) {
   return out;
 }
 
-// Every single-step mutation of `document`.
-void for_each_mutation(const json& document, const std::function<void(const json&)>& visit) {
-  static const std::vector<json> values = value_palette();
+// Every single-step mutation of `document`; the string and length palettes only if `thorough`.
+void for_each_mutation(const json& document, bool thorough,
+                       const std::function<void(const json&)>& visit) {
+  static const std::vector<json> types = type_palette();
+  static const std::vector<json> numbers = number_palette();
+  static const std::vector<json> strings = string_palette();
   static const std::vector<std::string> lengths = length_palette();
   for (const auto& at : pointers_of(document)) {
     const json& node = document.at(at);
@@ -330,14 +351,19 @@ void for_each_mutation(const json& document, const std::function<void(const json
       }
       visit(copy);
     }
-    for (const auto& value : values) {  // replaced
-      json copy = document;
-      copy.at(at) = value;
-      visit(copy);
-    }
+    auto replace_with = [&](const std::vector<json>& replacements) {
+      for (const auto& value : replacements) {
+        json copy = document;
+        copy.at(at) = value;
+        visit(copy);
+      }
+    };
+    replace_with(types);
+    if (node.is_number()) replace_with(numbers);
+    if (node.is_string() && thorough) replace_with(strings);
     if (node.is_string()) {
       std::vector<std::string> edits = string_edits(node.get<std::string>());
-      edits.insert(edits.end(), lengths.begin(), lengths.end());
+      if (thorough) edits.insert(edits.end(), lengths.begin(), lengths.end());
       for (const auto& edit : edits) {
         json copy = document;
         copy.at(at) = edit;
@@ -457,10 +483,12 @@ CompiledSchema compiled(const std::string& name) {
 struct Tally {
   int accepted = 0;
   int rejected = 0;
+  int checked = 0;
 };
 
-// Compares the compiled verdict with valijson's, and the fast validator's full answer (document or
-// message) with the valijson-only one, for `document` as JSON text.
+// Compares the compiled verdict with valijson's and, for every eighth document (valijson is slow
+// under ASan), the fast validator's full answer (document or message) with the valijson-only
+// one, for `document` as JSON text.
 void check(const std::string& name, const CompiledSchema& schema, const json& document,
            Tally& tally) {
   // Edits may cut a UTF-8 sequence in two: write U+FFFD for it, as a producer would have to.
@@ -471,15 +499,15 @@ void check(const std::string& name, const CompiledSchema& schema, const json& do
   EXPECT_EQ(accepted, expected.has_value())
       << name << ": compiled " << (accepted ? "accepts" : "rejects") << " " << text
       << (expected ? "" : " (" + expected.error().message + ")");
+  ++(expected ? tally.accepted : tally.rejected);
+  if (tally.checked++ % 8 != 0) return;
   auto actual = fast().parse_valid(name, text);
   ASSERT_EQ(actual.has_value(), expected.has_value()) << name << ": " << text;
   if (expected) {
     EXPECT_EQ(*actual, *expected);
-    ++tally.accepted;
   } else {
     EXPECT_EQ(actual.error().message, expected.error().message) << text;
     EXPECT_EQ(actual.error().code, expected.error().code);
-    ++tally.rejected;
   }
 }
 
@@ -496,8 +524,10 @@ TEST_P(SchemaDifferential, SeedsAreValid) {
 TEST_P(SchemaDifferential, EverySingleMutationAgreesWithValijson) {
   const CompiledSchema schema = compiled(GetParam());
   Tally tally;
-  for (const auto& seed : seeds().at(GetParam())) {
-    for_each_mutation(seed,
+  const auto& all = seeds().at(GetParam());
+  for (std::size_t i = 0; i < all.size(); ++i) {
+    // The first seed sets every property: it alone gets the string and length palettes.
+    for_each_mutation(all[i], i == 0,
                       [&](const json& document) { check(GetParam(), schema, document, tally); });
   }
   // Both verdicts must be well represented for the comparison to mean something.
@@ -510,7 +540,7 @@ TEST_P(SchemaDifferential, SeededRandomMutationsAgreeWithValijson) {
   std::mt19937 rng(std::hash<std::string>{}(GetParam()) ^ 20261122U);
   Tally tally;
   for (const auto& seed : seeds().at(GetParam())) {
-    for (int round = 0; round < 600; ++round) {
+    for (int round = 0; round < 250; ++round) {
       json document = seed;
       const int steps = std::uniform_int_distribution<int>(1, 3)(rng);
       for (int i = 0; i < steps; ++i) mutate_randomly(document, rng);
