@@ -1,5 +1,6 @@
 #include "common/crypto/hmac.h"
 
+#include "common/crypto/keyed_contexts.h"
 #include "common/error/check.h"
 
 #include <openssl/core_names.h>
@@ -25,29 +26,34 @@ const unsigned char kEmpty[1] = {0};
 
 std::string hmac_sha256_hex(std::span<const std::uint8_t> key, std::string_view message) {
   OTP_CHECK(key.size() <= static_cast<std::size_t>(INT_MAX));
-  // OpenSSL 3's one-shot HMAC() looks the MAC and the digest up by name on every call (a
-  // provider fetch under locks): fetch them once per thread and keep only a context per call.
+  // OpenSSL 3's one-shot HMAC() looks the MAC and the digest up by name and derives the key's
+  // padded state on every call (a provider fetch under locks): fetch the MAC once per thread and
+  // keep a context per key, which each call only resets.
   struct Fetched {
     EVP_MAC* mac = EVP_MAC_fetch(nullptr, "HMAC", nullptr);
     ~Fetched() { EVP_MAC_free(mac); }
   };
   thread_local const Fetched fetched;
   OTP_CHECK(fetched.mac != nullptr);
-  std::unique_ptr<EVP_MAC_CTX, decltype(&EVP_MAC_CTX_free)> context(EVP_MAC_CTX_new(fetched.mac),
-                                                                    &EVP_MAC_CTX_free);
-  OTP_CHECK(context != nullptr);
-  char digest_name[] = "SHA256";
-  const OSSL_PARAM params[] = {
-      OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, digest_name, 0),
-      OSSL_PARAM_construct_end()};
-  const auto* key_data = key.empty() ? kEmpty : key.data();
+  thread_local detail::KeyedContexts<EVP_MAC_CTX, EVP_MAC_CTX_free> contexts;
+  EVP_MAC_CTX* context = contexts.get(key, [](std::span<const std::uint8_t> bytes) {
+    EVP_MAC_CTX* made = EVP_MAC_CTX_new(fetched.mac);
+    OTP_CHECK(made != nullptr);
+    char digest_name[] = "SHA256";
+    const OSSL_PARAM params[] = {
+        OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, digest_name, 0),
+        OSSL_PARAM_construct_end()};
+    OTP_CHECK(EVP_MAC_init(made, bytes.empty() ? kEmpty : bytes.data(), bytes.size(), params) == 1);
+    return made;
+  });
+  // A null key: back to the state right after the key (HMAC's documented re-initialisation).
+  OTP_CHECK(EVP_MAC_init(context, nullptr, 0, nullptr) == 1);
   const auto* message_data =
       message.empty() ? kEmpty : reinterpret_cast<const unsigned char*>(message.data());
   std::array<unsigned char, EVP_MAX_MD_SIZE> digest{};
   std::size_t digest_length = 0;
-  OTP_CHECK(EVP_MAC_init(context.get(), key_data, key.size(), params) == 1);
-  OTP_CHECK(EVP_MAC_update(context.get(), message_data, message.size()) == 1);
-  OTP_CHECK(EVP_MAC_final(context.get(), digest.data(), &digest_length, digest.size()) == 1);
+  OTP_CHECK(EVP_MAC_update(context, message_data, message.size()) == 1);
+  OTP_CHECK(EVP_MAC_final(context, digest.data(), &digest_length, digest.size()) == 1);
   std::string hex;
   hex.reserve(2 * digest_length);
   for (std::size_t i = 0; i < digest_length; ++i) {

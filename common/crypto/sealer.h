@@ -17,8 +17,9 @@ namespace otp::crypto {
 /// another verification. `unseal` picks the key named in `Sealed::key_id`, so payloads sealed
 /// before a rotation still open while the old key remains in the ring.
 ///
-/// Holds references to `keys` and `rng`, which must outlive it. Every call builds its own cipher
-/// context, so a Sealer is thread-safe if `rng` is.
+/// Holds references to `keys` and `rng`, which must outlive it. Cipher contexts are per thread
+/// (set up once per key and thread, then only given a new nonce), so a Sealer is thread-safe if
+/// `rng` is.
 class Sealer {
  public:
   static constexpr std::size_t kNonceBytes = 12;

@@ -3,7 +3,10 @@
 #include "common/crypto/digest.h"
 
 #include <gtest/gtest.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
 
+#include <array>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -37,6 +40,34 @@ TEST(HmacSha256, MatchesRfc4231Vectors) {
                             "block-size data. The key needs to be hashed before being used by the "
                             "HMAC algorithm."),
             "9b09ffa71b942fcb27635fbcd5b0e944bfdc63644f0713938a7f51535c3a35e2");
+}
+
+// Contexts are kept per thread and key (a few keys): more keys than that, interleaved and
+// repeated, must each give what OpenSSL's one-shot HMAC() computes from scratch.
+TEST(HmacSha256, ReusedContextsMatchAFreshComputation) {
+  std::vector<std::vector<std::uint8_t>> keys = {{}, bytes_of("Jefe")};
+  for (std::uint8_t fill = 1; fill <= 6; ++fill) keys.push_back(repeated(fill, 32));
+  keys.push_back(repeated(0xaa, 131));  // longer than a block: hashed first
+  for (int round = 0; round < 3; ++round) {
+    for (const auto& key : keys) {
+      for (const std::string& message :
+           std::vector<std::string>{"", "code|t|otp_1|123456", std::string(300, 'm')}) {
+        std::array<unsigned char, EVP_MAX_MD_SIZE> digest{};
+        unsigned int length = 0;
+        static const unsigned char kNone = 0;
+        HMAC(EVP_sha256(), key.empty() ? &kNone : key.data(), static_cast<int>(key.size()),
+             reinterpret_cast<const unsigned char*>(message.data()), message.size(), digest.data(),
+             &length);
+        std::string expected;
+        for (unsigned int i = 0; i < length; ++i) {
+          expected += "0123456789abcdef"[digest[i] >> 4];
+          expected += "0123456789abcdef"[digest[i] & 0x0f];
+        }
+        EXPECT_EQ(hmac_sha256_hex(key, message), expected)
+            << "key of " << key.size() << " bytes, round " << round;
+      }
+    }
+  }
 }
 
 TEST(HmacSha256, HandlesEmptyKeyAndMessage) {

@@ -4,8 +4,11 @@
 #include "tests/support/seeded_rng.h"
 
 #include <gtest/gtest.h>
+#include <openssl/evp.h>
 
 #include <cstdint>
+#include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -182,6 +185,64 @@ TEST(Sealer, UnsealsAfterRotation) {
   EXPECT_EQ(new_sealed.key_id, "k2");
   EXPECT_EQ(new_sealer.unseal(new_sealed, kVerificationId).value_or(""), "654321");
   EXPECT_FALSE(old_sealer.unseal(new_sealed, kVerificationId).has_value());
+}
+
+// Opens `sealed` with a context of its own (none of the Sealer's per-thread ones), so a Sealer
+// that reused a nonce or a stale state would be caught even if its own unseal agreed with it.
+std::optional<std::string> open_independently(const std::vector<std::uint8_t>& key,
+                                              const Sealed& sealed, std::string_view aad) {
+  auto raw = base64_decode(sealed.data);
+  if (!raw || raw->size() < Sealer::kNonceBytes + Sealer::kTagBytes) return std::nullopt;
+  const auto* bytes = reinterpret_cast<const unsigned char*>(raw->data());
+  const std::size_t text = raw->size() - Sealer::kNonceBytes - Sealer::kTagBytes;
+  std::unique_ptr<EVP_CIPHER_CTX, decltype(&EVP_CIPHER_CTX_free)> context(EVP_CIPHER_CTX_new(),
+                                                                          &EVP_CIPHER_CTX_free);
+  std::string plaintext(text, '\0');
+  std::vector<unsigned char> tag(bytes + Sealer::kNonceBytes + text, bytes + raw->size());
+  int length = 0;
+  const bool opened =
+      EVP_DecryptInit_ex(context.get(), EVP_aes_256_gcm(), nullptr, key.data(), bytes) == 1 &&
+      EVP_DecryptUpdate(context.get(), nullptr, &length,
+                        reinterpret_cast<const unsigned char*>(aad.data()),
+                        static_cast<int>(aad.size())) == 1 &&
+      EVP_DecryptUpdate(context.get(), reinterpret_cast<unsigned char*>(plaintext.data()), &length,
+                        bytes + Sealer::kNonceBytes, static_cast<int>(text)) == 1 &&
+      EVP_CIPHER_CTX_ctrl(context.get(), EVP_CTRL_GCM_SET_TAG, static_cast<int>(tag.size()),
+                          tag.data()) == 1 &&
+      EVP_DecryptFinal_ex(context.get(), tag.data(), &length) == 1;
+  if (!opened) return std::nullopt;
+  return plaintext;
+}
+
+// Contexts are kept per thread and key: seals and unseals interleaved across more keys than the
+// cache holds, repeated, each with its own nonce, must all be what a fresh context computes.
+TEST(Sealer, ReusedContextsSealEachMessageAfresh) {
+  test::SeededRng rng(17);
+  std::vector<KeyRing> rings;
+  for (std::uint8_t k = 1; k <= 6; ++k) rings.push_back(ring(entry("k" + std::to_string(k), k)));
+  std::vector<Sealed> sealed;
+  for (int round = 0; round < 3; ++round) {
+    for (std::size_t k = 0; k < rings.size(); ++k) {
+      const Sealer sealer(rings[k], rng);
+      const std::string plaintext = "code-" + std::to_string(round) + "-" + std::to_string(k);
+      sealed.push_back(sealer.seal(plaintext, kVerificationId));
+      const auto key = std::vector<std::uint8_t>(32, static_cast<std::uint8_t>(k + 1));
+      EXPECT_EQ(open_independently(key, sealed.back(), kVerificationId).value_or("<none>"),
+                plaintext);
+      // A failed authentication must not spoil the context for the next message.
+      EXPECT_FALSE(sealer.unseal(sealed.back(), "another id").has_value());
+      EXPECT_EQ(sealer.unseal(sealed.back(), kVerificationId).value_or("<none>"), plaintext);
+    }
+  }
+  for (std::size_t i = 1; i < sealed.size(); ++i) EXPECT_NE(sealed[i].data, sealed[i - 1].data);
+
+  // The same key and nonce twice in a row: the known answer both times.
+  const auto zero = ring("zero:" + base64_encode(std::vector<std::uint8_t>(32, 0)));
+  test::ScriptedRng zeros({0});
+  const Sealer sealer(zero, zeros);
+  const auto first = sealer.seal(std::string(16, '\0'), "");
+  EXPECT_EQ(sealer.seal(std::string(16, '\0'), "").data, first.data);
+  EXPECT_EQ(base64_decode(first.data)->substr(Sealer::kNonceBytes, 4), "\xce\xa7\x40\x3d");
 }
 
 }  // namespace
