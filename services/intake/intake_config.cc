@@ -131,8 +131,11 @@ Result<IntakeConfig> IntakeConfig::from_env(config::EnvReader::Lookup lookup) {
 }
 
 kafka::KafkaSettings IntakeConfig::producer_settings() const {
-  return kafka::with_defaults(kafka,
-                              {{"message.timeout.ms", std::to_string(reply_timeout.count())}});
+  // linger.ms 5 instead of the shared producer's 2: at a few thousand sync sends per second the
+  // batches grow from ~10 to ~25 records, and the intake's and the broker's CPU per request fall
+  // with the number of produce requests (docs/performance.md, "HTTP sync path, fifth session").
+  return kafka::with_defaults(kafka, {{"message.timeout.ms", std::to_string(reply_timeout.count())},
+                                      {"linger.ms", std::to_string(kRequestLingerMs)}});
 }
 
 }  // namespace otp::intake

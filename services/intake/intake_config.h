@@ -73,9 +73,13 @@ struct IntakeConfig {
   /// reports every missing or invalid key in one kInvalidInput error.
   [[nodiscard]] static Result<IntakeConfig> from_env(config::EnvReader::Lookup lookup = {});
 
+  /// `linger.ms` of the request producer unless OTP_KAFKA_PROPERTIES sets it.
+  static constexpr int kRequestLingerMs = 5;
+
   /// `kafka` for the request producer: `message.timeout.ms` defaults to the reply timeout, so
-  /// that librdkafka gives up on a request by the time the client was told 503 (an explicit
-  /// OTP_KAFKA_PROPERTIES value still wins).
+  /// that librdkafka gives up on a request by the time the client was told 503, and `linger.ms`
+  /// to kRequestLingerMs (fewer, larger produce requests; an explicit OTP_KAFKA_PROPERTIES value
+  /// of either still wins).
   [[nodiscard]] kafka::KafkaSettings producer_settings() const;
 };
 

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <map>
+#include <optional>
 #include <string>
 
 namespace otp::intake {
@@ -92,6 +93,29 @@ TEST(IntakeConfig, ProducerTimesOutWithTheReplyUnlessTold) {
   // Applied in order, so the operator's value (last) wins.
   EXPECT_EQ(settings.properties.back(),
             std::make_pair(std::string("message.timeout.ms"), std::string("1000")));
+}
+
+/// The value librdkafka ends up with: properties are applied in order, the last one wins.
+std::optional<std::string> effective(const kafka::KafkaSettings& settings, const std::string& key) {
+  std::optional<std::string> value;
+  for (const auto& [name, setting] : settings.properties) {
+    if (name == key) value = setting;
+  }
+  return value;
+}
+
+TEST(IntakeConfig, RequestProducerLingersFiveMillisecondsUnlessTold) {
+  Env env = minimal_env();
+  auto config = load(env);
+  ASSERT_TRUE(config.has_value());
+  EXPECT_EQ(effective(config->producer_settings(), "linger.ms"), "5");
+  EXPECT_EQ(effective(config->kafka, "linger.ms"), std::nullopt)
+      << "the reply consumer does not get producer properties";
+
+  env["OTP_KAFKA_PROPERTIES"] = "linger.ms=0";
+  config = load(env);
+  ASSERT_TRUE(config.has_value());
+  EXPECT_EQ(effective(config->producer_settings(), "linger.ms"), "0");
 }
 
 TEST(IntakeConfig, ReportsEveryProblemAtOnce) {
