@@ -193,6 +193,10 @@ struct CompiledSchema::Program {
   [[nodiscard]] bool accepts(int index, const Value& value) const;
 
   [[nodiscard]] bool accepts_members(const Node& node, const json::object_t& object) const;
+
+  // Appends to `path` the pointer of the first over-long string under a pattern; true if found.
+  bool find_long_pattern_input(int index, const json& value, std::size_t max_bytes,
+                               std::string& path) const;
   [[nodiscard]] bool accepts_string(const Node& node, std::string_view text) const;
 };
 
@@ -612,6 +616,53 @@ bool CompiledSchema::Program::accepts(int index, const Value& value) const {
   return true;
 }
 
+bool CompiledSchema::Program::find_long_pattern_input(int index, const json& value,
+                                                      std::size_t max_bytes,
+                                                      std::string& path) const {
+  const Node& node = nodes[static_cast<std::size_t>(index)];
+  if (node.always_false) return false;
+  if (value.is_string() && node.pattern >= 0 &&
+      value.get_ref<const std::string&>().size() > max_bytes) {
+    return true;
+  }
+  auto below = [&](int sub, const json& child, std::string_view token) {
+    if (sub < 0) return false;
+    const std::size_t length = path.size();
+    path += '/';
+    for (const char c : token) path += c == '~' ? "~0" : c == '/' ? "~1" : std::string(1, c);
+    if (find_long_pattern_input(sub, child, max_bytes, path)) return true;
+    path.resize(length);
+    return false;
+  };
+  if (value.is_object()) {
+    for (const auto& [name, member] : value.items()) {
+      auto property =
+          std::lower_bound(node.properties.begin(), node.properties.end(), name,
+                           [](const Property& p, const std::string& key) { return p.name < key; });
+      const bool named = property != node.properties.end() && property->name == name;
+      if (below(named ? property->node : node.additional, member, name)) return true;
+      if (node.property_names >= 0 && name.size() > max_bytes &&
+          below(node.property_names, json(name), name)) {
+        return true;
+      }
+    }
+  } else if (value.is_array() && node.items >= 0) {
+    for (std::size_t i = 0; i < value.size(); ++i) {
+      if (below(node.items, value[i], std::to_string(i))) return true;
+    }
+  }
+  // valijson evaluates every branch of these on the same value (if: then or else; both here).
+  for (const auto* list : {&node.all_of, &node.any_of, &node.one_of}) {
+    for (int sub : *list) {
+      if (find_long_pattern_input(sub, value, max_bytes, path)) return true;
+    }
+  }
+  for (int sub : {node.not_schema, node.if_schema, node.then_schema, node.else_schema}) {
+    if (sub >= 0 && find_long_pattern_input(sub, value, max_bytes, path)) return true;
+  }
+  return false;
+}
+
 Result<CompiledSchema> CompiledSchema::compile(const nlohmann::json& document) {
   auto program = std::make_unique<Program>();
   Compiler compiler(document, program->nodes, program->patterns);
@@ -626,6 +677,15 @@ CompiledSchema::CompiledSchema(std::unique_ptr<const Program> program)
 CompiledSchema::CompiledSchema(CompiledSchema&&) noexcept = default;
 CompiledSchema& CompiledSchema::operator=(CompiledSchema&&) noexcept = default;
 CompiledSchema::~CompiledSchema() = default;
+
+std::optional<std::string> CompiledSchema::long_pattern_input(const nlohmann::json& value,
+                                                              std::size_t max_bytes) const {
+  std::string path;
+  if (!program_->find_long_pattern_input(program_->root, value, max_bytes, path)) {
+    return std::nullopt;
+  }
+  return path.empty() ? std::string("(root)") : path;
+}
 
 bool CompiledSchema::accepts(const nlohmann::json& value) const {
   return program_->accepts(program_->root, value);

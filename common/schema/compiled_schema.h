@@ -4,7 +4,10 @@
 
 #include <nlohmann/json.hpp>
 
+#include <cstddef>
 #include <memory>
+#include <optional>
+#include <string>
 
 namespace otp::schema {
 
@@ -45,6 +48,13 @@ class CompiledSchema {
   /// Whether `value` is valid against the schema. Assumes the strings of `value` are valid
   /// UTF-8, as nlohmann::json::parse guarantees.
   [[nodiscard]] bool accepts(const nlohmann::json& value) const;
+
+  /// The JSON pointer (`(root)` for the document itself) of the first string longer than
+  /// `max_bytes` that valijson would match against a `pattern` while validating `value` (in any
+  /// branch it evaluates), or nullopt. valijson matches with std::regex, whose libstdc++ executor
+  /// recurses once per repeated character: a string of some 100 KB overflows the stack.
+  [[nodiscard]] std::optional<std::string> long_pattern_input(const nlohmann::json& value,
+                                                              std::size_t max_bytes) const;
 
  private:
   struct Program;

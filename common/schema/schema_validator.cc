@@ -34,6 +34,11 @@ constexpr std::array kUnsupportedKeywords = {
     "$anchor",           "minContains",           "maxContains",
     "$vocabulary"};
 
+// Longest string the rejection path lets valijson match against a `pattern`: libstdc++'s regex
+// executor recurses once per repeated character, and a string of ~100 KB (well within a Kafka
+// record) overflows an 8 MB stack. Our schemas bound such fields to 128 characters.
+constexpr std::size_t kMaxPatternInputBytes = 4096;
+
 constexpr std::array kAcceptedDialects = {"https://json-schema.org/draft/2020-12/schema",
                                           "http://json-schema.org/draft-07/schema#"};
 
@@ -209,7 +214,16 @@ Result<json> SchemaValidator::parse_valid(std::string_view schema_name,
   if (document.is_discarded()) return fail(Errc::kInvalidInput, prefix + "(root): not valid JSON");
 
   const State::Entry& entry = found->second;
-  if (entry.compiled && entry.compiled->accepts(document)) return document;
+  if (entry.compiled) {
+    if (entry.compiled->accepts(document)) return document;
+    // valijson's std::regex would overflow the stack on such a string (it recurses per
+    // character): the document is invalid, say where without asking valijson.
+    if (auto at = entry.compiled->long_pattern_input(document, kMaxPatternInputBytes)) {
+      return fail(Errc::kInvalidInput,
+                  prefix + *at + ": String longer than " + std::to_string(kMaxPatternInputBytes) +
+                      " bytes is not matched against the 'pattern' constraint.");
+    }
+  }
 
   valijson::ValidationResults results;
   valijson::adapters::NlohmannJsonAdapter target(document);

@@ -67,7 +67,10 @@ class SchemaValidator {
   /// `send-request.v1.json: /tenant: Failed to match regex specified by 'pattern' constraint.`
   /// (the pointer is `(root)` for the document itself). Messages never quote the payload's
   /// values, so they may be logged and put in dead-letter headers. An unknown schema name is
-  /// kInternal: that is a wiring bug, not a bad record.
+  /// kInternal: that is a wiring bug, not a bad record. A rejected payload with a string of more
+  /// than 4096 bytes where a `pattern` applies is reported as such (`<pointer>: String longer
+  /// than 4096 bytes is not matched against the 'pattern' constraint.`) without valijson, whose
+  /// std::regex would overflow the stack on it (compiled schemas only).
   [[nodiscard]] Result<void> validate(std::string_view schema_name, std::string_view payload) const;
 
   /// `validate`, handing back the parsed document when the payload is valid, so that a caller

@@ -352,5 +352,67 @@ TEST(SchemaValidatorFastPath, RejectionsCarryValijsonsMessage) {
   EXPECT_EQ(missing.error().message, "thing.v1.json: /id: Missing required property 'id'.");
 }
 
+std::string send_request_with(const std::string& field, const std::string& value) {
+  json payload = {{"schema_version", 1},
+                  {"request_id", "r"},
+                  {"tenant", "dev"},
+                  {"channel", "sms"},
+                  {"recipient", "+15555550100"},
+                  {"requested_at", "2026-11-21T21:30:00Z"},
+                  {"metadata", {{"order", "A-1"}}}};
+  json::json_pointer at(field);
+  payload[at] = value;
+  return payload.dump();
+}
+
+TEST(SchemaValidatorFastPath, AHugeStringUnderAPatternIsRefusedWithoutReachingStdRegex) {
+  auto schemas = SchemaValidator::load(OTP_TEST_SCHEMA_DIR);
+  ASSERT_TRUE(schemas) << schemas.error().message;
+  // valijson alone overflows the stack on these (std::regex recurses per character).
+  for (const char* field : {"/tenant", "/request_id", "/purpose"}) {
+    auto invalid = schemas->validate("send-request.v1.json",
+                                     send_request_with(field, std::string(200'000, 'a')));
+    ASSERT_FALSE(invalid) << field;
+    EXPECT_EQ(invalid.error().code, Errc::kInvalidInput);
+    EXPECT_EQ(invalid.error().message,
+              std::string("send-request.v1.json: ") + field +
+                  ": String longer than 4096 bytes is not matched against the 'pattern' "
+                  "constraint.");
+  }
+  // A metadata key is matched too (propertyNames).
+  json payload = json::parse(send_request_with("/tenant", "dev"));
+  payload["metadata"][std::string(5000, 'k')] = 1;
+  auto key = schemas->validate("send-request.v1.json", payload.dump());
+  ASSERT_FALSE(key);
+  EXPECT_THAT(key.error().message, HasSubstr(": String longer than 4096 bytes"));
+  // At the limit, and where no pattern applies, valijson words the rejection as before.
+  auto at_limit = schemas->validate("send-request.v1.json",
+                                    send_request_with("/tenant", std::string(4096, 'a')));
+  ASSERT_FALSE(at_limit);
+  EXPECT_EQ(
+      at_limit.error().message,
+      "send-request.v1.json: /tenant: String should be no more than 128 characters in length.");
+  auto long_recipient = schemas->validate(
+      "send-request.v1.json", send_request_with("/recipient", std::string(100'000, '1')));
+  ASSERT_FALSE(long_recipient);
+  EXPECT_EQ(long_recipient.error().message,
+            "send-request.v1.json: /recipient: String should be no more than 320 characters in "
+            "length.");
+}
+
+TEST(SchemaValidatorFastPath, AHugeStringWithoutAPatternInAValidDocumentIsAccepted) {
+  auto schemas = SchemaValidator::load(OTP_TEST_SCHEMA_DIR);
+  ASSERT_TRUE(schemas) << schemas.error().message;
+  const json event = {{"schema_version", 1},
+                      {"id", "e"},
+                      {"type", "t"},
+                      {"source", "s"},
+                      {"time", "2026-11-21T21:30:00Z"},
+                      {"tenant", "t"},
+                      {"verification_id", "otp_0123456789abcdef0123456789abcdef"},
+                      {"data", {{"note", std::string(1'000'000, 'a')}}}};
+  EXPECT_TRUE(schemas->validate("event.v1.json", event.dump()));
+}
+
 }  // namespace
 }  // namespace otp::schema
