@@ -1,5 +1,8 @@
 #include "common/crypto/digest.h"
 
+#include "common/error/check.h"
+
+#include <openssl/evp.h>
 #include <openssl/sha.h>
 
 #include <array>
@@ -11,8 +14,23 @@ namespace {
 constexpr char kHex[] = "0123456789abcdef";
 
 std::array<std::uint8_t, SHA256_DIGEST_LENGTH> digest(std::string_view data) {
+  // OpenSSL 3's one-shot SHA256() fetches the digest by name on every call: fetch it once per
+  // thread and reuse one context.
+  struct Fetched {
+    EVP_MD* md = EVP_MD_fetch(nullptr, "SHA256", nullptr);
+    EVP_MD_CTX* context = EVP_MD_CTX_new();
+    ~Fetched() {
+      EVP_MD_CTX_free(context);
+      EVP_MD_free(md);
+    }
+  };
+  thread_local const Fetched fetched;
+  OTP_CHECK(fetched.md != nullptr && fetched.context != nullptr);
   std::array<std::uint8_t, SHA256_DIGEST_LENGTH> out{};
-  SHA256(reinterpret_cast<const unsigned char*>(data.data()), data.size(), out.data());
+  unsigned int length = 0;
+  OTP_CHECK(EVP_DigestInit_ex(fetched.context, fetched.md, nullptr) == 1);
+  OTP_CHECK(EVP_DigestUpdate(fetched.context, data.data(), data.size()) == 1);
+  OTP_CHECK(EVP_DigestFinal_ex(fetched.context, out.data(), &length) == 1 && length == out.size());
   return out;
 }
 

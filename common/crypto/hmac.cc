@@ -36,7 +36,7 @@ std::string hmac_sha256_hex(std::span<const std::uint8_t> key, std::string_view 
   thread_local const Fetched fetched;
   OTP_CHECK(fetched.mac != nullptr);
   thread_local detail::KeyedContexts<EVP_MAC_CTX, EVP_MAC_CTX_free> contexts;
-  EVP_MAC_CTX* context = contexts.get(key, [](std::span<const std::uint8_t> bytes) {
+  const auto make = [](std::span<const std::uint8_t> bytes) {
     EVP_MAC_CTX* made = EVP_MAC_CTX_new(fetched.mac);
     OTP_CHECK(made != nullptr);
     char digest_name[] = "SHA256";
@@ -45,7 +45,13 @@ std::string hmac_sha256_hex(std::span<const std::uint8_t> key, std::string_view 
         OSSL_PARAM_construct_end()};
     OTP_CHECK(EVP_MAC_init(made, bytes.empty() ? kEmpty : bytes.data(), bytes.size(), params) == 1);
     return made;
-  });
+  };
+  const auto rekey = [](EVP_MAC_CTX* context, std::span<const std::uint8_t> bytes) {
+    // The digest stays set: only the key changes.
+    OTP_CHECK(EVP_MAC_init(context, bytes.empty() ? kEmpty : bytes.data(), bytes.size(), nullptr) ==
+              1);
+  };
+  EVP_MAC_CTX* context = contexts.get(key, make, rekey);
   // A null key: back to the state right after the key (HMAC's documented re-initialisation).
   OTP_CHECK(EVP_MAC_init(context, nullptr, 0, nullptr) == 1);
   const auto* message_data =

@@ -20,7 +20,8 @@ namespace otp::crypto::detail {
 ///
 /// `Context` is the OpenSSL type, `free_context` its free function. Keys are compared with
 /// CRYPTO_memcmp, and the copies kept here are cleansed when they leave the cache. At most
-/// `kEntries` keys are kept (a process uses one or two per ring); a new key replaces the oldest.
+/// `kEntries` keys are kept (a process uses one or two per ring); a new key re-keys the oldest
+/// entry's context.
 template <typename Context, void (*free_context)(Context*)>
 class KeyedContexts {
  public:
@@ -33,10 +34,11 @@ class KeyedContexts {
     for (auto& entry : entries_) forget(entry);
   }
 
-  /// The context set up for `key`: a cached one, or `make(key)` (which must return a new context
-  /// already set up with that key, or abort).
-  template <typename Make>
-  Context* get(std::span<const std::uint8_t> key, Make&& make) {
+  /// The context set up for `key`: a cached one; else the oldest entry's context given the new
+  /// key by `rekey(context, key)`, or while the cache fills, `make(key)` (a new context already set
+  /// up with that key). Both abort on failure.
+  template <typename Make, typename Rekey>
+  Context* get(std::span<const std::uint8_t> key, Make&& make, Rekey&& rekey) {
     for (auto& entry : entries_) {
       if (entry.context != nullptr && entry.key.size() == key.size() &&
           (key.empty() || CRYPTO_memcmp(entry.key.data(), key.data(), key.size()) == 0)) {
@@ -45,10 +47,14 @@ class KeyedContexts {
     }
     Entry& slot = entries_[next_];
     next_ = (next_ + 1) % kEntries;
-    forget(slot);
-    slot.context.reset(make(key));
-    OTP_CHECK(slot.context != nullptr);
+    if (!slot.key.empty()) OPENSSL_cleanse(slot.key.data(), slot.key.size());
     slot.key.assign(key.begin(), key.end());
+    if (slot.context != nullptr) {
+      rekey(slot.context.get(), key);
+    } else {
+      slot.context.reset(make(key));
+      OTP_CHECK(slot.context != nullptr);
+    }
     return slot.context.get();
   }
 

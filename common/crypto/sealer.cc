@@ -29,17 +29,20 @@ using CipherContexts = detail::KeyedContexts<EVP_CIPHER_CTX, EVP_CIPHER_CTX_free
 EVP_CIPHER_CTX* keyed_context(std::span<const std::uint8_t> key, bool encrypt) {
   thread_local CipherContexts encrypting;
   thread_local CipherContexts decrypting;
-  return (encrypt ? encrypting : decrypting)
-      .get(key, [encrypt](std::span<const std::uint8_t> bytes) {
-        EVP_CIPHER_CTX* made = EVP_CIPHER_CTX_new();
-        OTP_CHECK(made != nullptr);
-        const int enc = encrypt ? 1 : 0;
-        OTP_CHECK(EVP_CipherInit_ex(made, aes_256_gcm(), nullptr, nullptr, nullptr, enc) == 1);
-        OTP_CHECK(EVP_CIPHER_CTX_ctrl(made, EVP_CTRL_GCM_SET_IVLEN,
-                                      static_cast<int>(Sealer::kNonceBytes), nullptr) == 1);
-        OTP_CHECK(EVP_CipherInit_ex(made, nullptr, nullptr, bytes.data(), nullptr, enc) == 1);
-        return made;
-      });
+  const int enc = encrypt ? 1 : 0;
+  const auto make = [enc](std::span<const std::uint8_t> bytes) {
+    EVP_CIPHER_CTX* made = EVP_CIPHER_CTX_new();
+    OTP_CHECK(made != nullptr);
+    OTP_CHECK(EVP_CipherInit_ex(made, aes_256_gcm(), nullptr, nullptr, nullptr, enc) == 1);
+    OTP_CHECK(EVP_CIPHER_CTX_ctrl(made, EVP_CTRL_GCM_SET_IVLEN,
+                                  static_cast<int>(Sealer::kNonceBytes), nullptr) == 1);
+    OTP_CHECK(EVP_CipherInit_ex(made, nullptr, nullptr, bytes.data(), nullptr, enc) == 1);
+    return made;
+  };
+  const auto rekey = [enc](EVP_CIPHER_CTX* context, std::span<const std::uint8_t> bytes) {
+    OTP_CHECK(EVP_CipherInit_ex(context, nullptr, nullptr, bytes.data(), nullptr, enc) == 1);
+  };
+  return (encrypt ? encrypting : decrypting).get(key, make, rekey);
 }
 
 const unsigned char* bytes_of(std::string_view text) {

@@ -1,12 +1,12 @@
 #include "services/generator/generator_stage.h"
 
+#include "common/crypto/digest.h"
 #include "common/crypto/hmac.h"
 #include "common/error/check.h"
 #include "common/log/log.h"
 #include "services/generator/recipient_region.h"
 
 #include <openssl/crypto.h>
-#include <openssl/evp.h>
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
@@ -27,20 +27,6 @@ using nlohmann::json;
 constexpr char kSource[] = "otp-generator";
 constexpr std::size_t kMaxCorrelationIdLength = 128;
 
-std::string sha256_hex(std::string_view text) {
-  std::array<unsigned char, EVP_MAX_MD_SIZE> digest{};
-  unsigned int length = 0;
-  OTP_CHECK(EVP_Digest(text.data(), text.size(), digest.data(), &length, EVP_sha256(), nullptr) ==
-            1);
-  constexpr char kHex[] = "0123456789abcdef";
-  std::string hex;
-  for (unsigned int i = 0; i < length; ++i) {
-    hex.push_back(kHex[digest[i] >> 4]);
-    hex.push_back(kHex[digest[i] & 0x0f]);
-  }
-  return hex;
-}
-
 // A UUID-shaped id (version 8: "custom") from a hash of the event's cause, so reprocessing the
 // same record yields the same event id and otp-audit keeps one copy.
 std::string event_id(std::string_view tenant, std::string_view verification_id,
@@ -48,7 +34,7 @@ std::string event_id(std::string_view tenant, std::string_view verification_id,
   std::string cause = "event|";
   cause.append(tenant).append("|").append(verification_id).append("|").append(request_id);
   cause.append("|").append(type);
-  auto hex = sha256_hex(cause).substr(0, 32);
+  auto hex = crypto::sha256_hex(cause).substr(0, 32);
   hex[12] = '8';
   constexpr char kVariant[] = "89ab";
   hex[16] = kVariant[std::string_view("0123456789abcdef").find(hex[16]) & 3];

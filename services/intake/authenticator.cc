@@ -5,7 +5,6 @@
 #include "services/intake/auth/api_key_cache.h"
 #include "services/intake/auth/api_key_secret.h"
 #include "services/intake/auth/jwt.h"
-#include "services/intake/auth/thread_hmac.h"
 
 #include <algorithm>
 #include <cctype>
@@ -22,7 +21,7 @@ constexpr std::string_view kDigestLabel = "otp-intake/api-secret";
 std::string digest(std::string_view secret) {
   const std::span<const std::uint8_t> key(
       reinterpret_cast<const std::uint8_t*>(kDigestLabel.data()), kDigestLabel.size());
-  return auth::thread_hmac_sha256_hex(key, secret);
+  return crypto::hmac_sha256_hex(key, secret);
 }
 
 tl::unexpected<Error> refused(std::string reason) {

@@ -2,7 +2,6 @@
 
 #include "common/crypto/base64.h"
 #include "common/crypto/hmac.h"
-#include "services/intake/auth/thread_hmac.h"
 
 #include <algorithm>
 #include <array>
@@ -36,7 +35,7 @@ std::vector<std::uint8_t> hex_bytes(std::string_view hex) {
 
 std::string mac_hex(std::string_view salt_hex, std::string_view secret) {
   const auto salt = hex_bytes(salt_hex);
-  return thread_hmac_sha256_hex(salt, secret);
+  return crypto::hmac_sha256_hex(salt, secret);
 }
 
 }  // namespace

@@ -9,6 +9,7 @@
 #include <array>
 #include <cstdint>
 #include <string>
+#include <thread>
 #include <vector>
 
 namespace otp::crypto {
@@ -68,6 +69,25 @@ TEST(HmacSha256, ReusedContextsMatchAFreshComputation) {
       }
     }
   }
+}
+
+// Each thread has its own contexts: threads interleaving two keys all get the same digests.
+TEST(HmacSha256, EachThreadGetsTheSameAnswers) {
+  const auto salt = bytes_of("salt-bytes");
+  const std::string expected = hmac_sha256_hex(salt, "sk_secret");
+  const std::string other = hmac_sha256_hex(bytes_of("other"), "other message");
+  std::vector<int> wrong(4, 0);
+  std::vector<std::thread> threads;
+  for (std::size_t t = 0; t < wrong.size(); ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < 200; ++i) {
+        if (hmac_sha256_hex(salt, "sk_secret") != expected) ++wrong[t];
+        if (hmac_sha256_hex(bytes_of("other"), "other message") != other) ++wrong[t];
+      }
+    });
+  }
+  for (auto& thread : threads) thread.join();
+  for (const int count : wrong) EXPECT_EQ(count, 0);
 }
 
 TEST(HmacSha256, HandlesEmptyKeyAndMessage) {
