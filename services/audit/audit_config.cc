@@ -37,4 +37,9 @@ Result<AuditConfig> AuditConfig::from_env(config::EnvReader::Lookup lookup) {
   return config;
 }
 
+kafka::KafkaSettings AuditConfig::consumer_settings() const {
+  return kafka::with_defaults(
+      kafka, {{"queued.max.messages.kbytes", "2048"}, {"max.partition.fetch.bytes", "1048576"}});
+}
+
 }  // namespace otp::audit

@@ -52,13 +52,9 @@ int run(const otp::audit::AuditConfig& config) {
     spdlog::error("audit.producer_failed error=\"{}\"", producer.error().message);
     return 1;
   }
-  // librdkafka prefetches up to 64 MiB by default; behind a backlog that alone broke the 64 MiB
-  // RSS budget (66 MiB in bench/run's overloaded end-to-end step). 8 MiB is about 16,000
-  // events, a quarter second at the ingest rate: batches stay full.
-  auto consumer = otp::kafka::Consumer::create(
-      otp::kafka::with_defaults(config.kafka, {{"queued.max.messages.kbytes", "8192"},
-                                               {"max.partition.fetch.bytes", "1048576"}}),
-      otp::audit::AuditConfig::kConsumerGroup);
+  // A bounded prefetch: behind a backlog librdkafka's default alone broke the 64 MiB RSS budget.
+  auto consumer = otp::kafka::Consumer::create(config.consumer_settings(),
+                                               otp::audit::AuditConfig::kConsumerGroup);
   if (!consumer) {
     spdlog::error("audit.consumer_failed error=\"{}\"", consumer.error().message);
     return 1;

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <map>
+#include <optional>
 #include <string>
 
 namespace otp::audit {
@@ -32,6 +33,31 @@ TEST(AuditConfig, AppliesDefaults) {
   EXPECT_EQ(config->batch_age, std::chrono::milliseconds(100));
   EXPECT_EQ(config->log_level, "info");
   EXPECT_EQ(config->crash_after_commit, 0U);  // fault injection off
+}
+
+// The last setting of `key` wins, as librdkafka applies them in order.
+std::optional<std::string> effective(const kafka::KafkaSettings& settings, const std::string& key) {
+  std::optional<std::string> value;
+  for (const auto& [name, setting] : settings.properties) {
+    if (name == key) value = setting;
+  }
+  return value;
+}
+
+TEST(AuditConfig, ConsumerPrefetchIsBoundedUnlessTold) {
+  std::map<std::string, std::string> env = {{"OTP_KAFKA_BROKERS", "127.0.0.1:9092"},
+                                            {"OTP_PG_URL", "postgresql://otp@h/otp"}};
+  auto config = AuditConfig::from_env(lookup_in(env));
+  ASSERT_TRUE(config.has_value()) << config.error().message;
+  EXPECT_EQ(effective(config->consumer_settings(), "queued.max.messages.kbytes"), "2048");
+  EXPECT_EQ(effective(config->consumer_settings(), "max.partition.fetch.bytes"), "1048576");
+  EXPECT_EQ(effective(config->kafka, "queued.max.messages.kbytes"), std::nullopt)
+      << "the dead-letter producer does not get consumer properties";
+
+  env["OTP_KAFKA_PROPERTIES"] = "queued.max.messages.kbytes=8192";
+  config = AuditConfig::from_env(lookup_in(env));
+  ASSERT_TRUE(config.has_value()) << config.error().message;
+  EXPECT_EQ(effective(config->consumer_settings(), "queued.max.messages.kbytes"), "8192");
 }
 
 TEST(AuditConfig, ReadsEveryKey) {
