@@ -72,13 +72,16 @@ if until_ms > now then return answer('recipient_locked', '0', '0', until_ms - no
 
 -- Compares two HMACs (hex strings, as the generator writes them) in time that depends only on
 -- their length: 8 hex digits (32 bits) at a time, an eighth of the calls of a byte loop, which
--- cost a third of this script's time. Anything that is not hex compares unequal.
+-- cost a third of this script's time. Anything but lowercase hex compares unequal (first, since
+-- tonumber would also read '0x', signs and spaces).
 local function equal(a, b)
-  if #a ~= #b or #a % 8 ~= 0 then return false end
+  local hex = '^[0-9a-f]*$'  -- anchored: one pass (an unanchored search retries at every offset)
+  if #a ~= #b or #a % 8 ~= 0 or not string.find(a, hex) or not string.find(b, hex) then
+    return false
+  end
   local diff = 0
   for i = 1, #a, 8 do
     local x, y = tonumber(string.sub(a, i, i + 7), 16), tonumber(string.sub(b, i, i + 7), 16)
-    if not x or not y then return false end
     diff = bit.bor(diff, bit.bxor(x, y))
   end
   return diff == 0

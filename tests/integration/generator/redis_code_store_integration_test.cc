@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <cctype>
 #include <span>
 #include <thread>
 
@@ -291,7 +292,7 @@ TEST_F(RedisCodeStoreTest, CheckWithAnotherKeyIdIsRefusedAsABug) {
 // different length or a non-hex candidate is a wrong code, and only the exact HMAC approves.
 TEST_F(RedisCodeStoreTest, OnlyTheExactHmacApprovesWhateverDigitDiffers) {
   auto issue = issue_request(vid('a'), "req-1");
-  issue.max_attempts = 10;
+  issue.max_attempts = 11;
   ASSERT_EQ(store_->issue(issue).value().outcome, IssueOutcome::kCreated);
   const auto location = store_->lookup(tenant_, vid('a')).value().value();
   const std::string right = hmac(vid('a'), kCode);
@@ -301,10 +302,16 @@ TEST_F(RedisCodeStoreTest, OnlyTheExactHmacApprovesWhateverDigitDiffers) {
     wrong[at] = wrong[at] == '0' ? '1' : '0';
     return wrong;
   };
+  auto uppercase = [](std::string text) {
+    for (auto& c : text) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+    return text;
+  };
+  ASSERT_NE(uppercase(right), right);  // an HMAC without a letter: about 1 in 10^13
   const std::vector<std::string> candidates = {
-      flipped(0),         flipped(7),           flipped(8),
-      flipped(35),        flipped(63),          right.substr(0, 56),
-      right + "00000000", std::string(64, 'z'), std::string(64, '0')};
+      flipped(0), flipped(7), flipped(8), flipped(35), flipped(63), right.substr(0, 56),
+      right + "00000000", std::string(64, 'z'), std::string(64, '0'),
+      // The same digits in upper case: tonumber(s, 16) alone would read them as the right ones.
+      uppercase(right)};
   int n = 0;
   for (const auto& candidate : candidates) {
     auto result = store_->check(CheckRequest{.location = location,
@@ -317,7 +324,7 @@ TEST_F(RedisCodeStoreTest, OnlyTheExactHmacApprovesWhateverDigitDiffers) {
       CheckRequest{.location = location, .candidate_hmac = right, .request_id = "right"});
   ASSERT_TRUE(approved.has_value()) << approved.error().message;
   EXPECT_EQ(approved->outcome, Outcome::kApproved);
-  EXPECT_EQ(field(vid('a'), "attempts"), "10");
+  EXPECT_EQ(field(vid('a'), "attempts"), "11");
 }
 
 TEST_F(RedisCodeStoreTest, RedisDownIsUnavailableEverywhere) {
