@@ -16,6 +16,21 @@
 #include <vector>
 
 namespace otp::schema {
+
+std::string escape_pointer_token(std::string_view token) {
+  std::string out;
+  for (char c : token) {
+    if (c == '~') {
+      out += "~0";
+    } else if (c == '/') {
+      out += "~1";
+    } else {
+      out += c;
+    }
+  }
+  return out;
+}
+
 namespace {
 
 using json = nlohmann::json;
@@ -277,27 +292,13 @@ class Compiler {
     return out;
   }
 
-  static std::string escape(const std::string& key) {
-    std::string out;
-    for (char c : key) {
-      if (c == '~') {
-        out += "~0";
-      } else if (c == '/') {
-        out += "~1";
-      } else {
-        out += c;
-      }
-    }
-    return out;
-  }
-
   // Fills node `index` from the keywords of `schema`. Nodes are re-fetched by index after each
   // child compilation, which may grow the vector.
   Result<void> fill(int index, const json& schema, const std::string& pointer) {
     for (const auto& [key, value] : schema.items()) {
       if (std::find(std::begin(kNotCompiled), std::end(kNotCompiled), key) !=
           std::end(kNotCompiled)) {
-        return refuse(pointer + "/" + escape(key), "keyword not compiled");
+        return refuse(pointer + "/" + escape_pointer_token(key), "keyword not compiled");
       }
     }
     auto keyword = [&](const char* name) -> const json* {
@@ -447,7 +448,7 @@ class Compiler {
         if (name.find('\0') != std::string::npos) {
           return refuse(pointer + "/properties", "a name with NUL is not compiled");
         }
-        auto property = child(subschema, pointer + "/properties/" + escape(name));
+        auto property = child(subschema, pointer + "/properties/" + escape_pointer_token(name));
         if (!property) return tl::unexpected(property.error());
         properties.push_back(Property{.name = name, .node = *property, .required = false});
       }

@@ -8,8 +8,12 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 
 namespace otp::schema {
+
+/// `token` as one JSON Pointer reference token (RFC 6901: `~` -> `~0`, `/` -> `~1`).
+[[nodiscard]] std::string escape_pointer_token(std::string_view token);
 
 /// One schema file compiled into a tree of plain checks: the fast accept path of
 /// `SchemaValidator`. `accepts` answers exactly what valijson 1.0 answers for draft 7 with

@@ -87,20 +87,6 @@ std::string refusal(const json& node, const std::string& pointer, bool names_onl
   return {};
 }
 
-std::string escape_pointer_token(std::string token) {
-  std::string out;
-  for (char c : token) {
-    if (c == '~') {
-      out += "~0";
-    } else if (c == '/') {
-      out += "~1";
-    } else {
-      out += c;
-    }
-  }
-  return out;
-}
-
 // valijson names where an error is as ["<root>", "[tenant]", "[0]"]; we answer JSON pointers.
 std::string to_pointer(const std::vector<std::string>& context) {
   std::string out;
