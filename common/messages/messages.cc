@@ -1,6 +1,7 @@
 #include "common/messages/messages.h"
 
 #include "common/messages/json_writer.h"
+#include "common/messages/reply_scanner.h"
 #include "common/random/rng.h"
 
 #include <algorithm>
@@ -11,7 +12,9 @@ namespace {
 
 using nlohmann::json;
 
-constexpr std::size_t kMaxIdLength = 128;
+using detail::kMaxEnumLength;
+using detail::kMaxIdLength;
+using detail::kMaxTimeLength;
 constexpr std::size_t kMaxRecipientLength = 320;
 
 bool is_id_char(char c) {
@@ -80,7 +83,7 @@ class Fields {
   }
 
   TimePoint time(const char* name) {
-    auto text = string(name, 64);
+    auto text = string(name, kMaxTimeLength);
     if (text.empty()) return {};
     auto parsed = parse_rfc3339(text);
     if (!parsed) return reject(name, "is invalid: " + parsed.error().message), TimePoint{};
@@ -94,7 +97,7 @@ class Fields {
 
   template <class Enum>
   Enum enumeration(const char* name, Result<Enum> (*parse)(std::string_view), Enum fallback) {
-    auto text = string(name, 64);
+    auto text = string(name, kMaxEnumLength);
     if (text.empty()) return fallback;
     auto parsed = parse(text);
     if (!parsed) return reject(name, parsed.error().message), fallback;
@@ -182,15 +185,6 @@ std::string_view to_string(RequestKind kind) {
       return "status";
   }
   return "send";
-}
-
-Result<RequestKind> parse_request_kind(std::string_view text) {
-  if (text == "send") return RequestKind::kSend;
-  if (text == "verify") return RequestKind::kVerify;
-  if (text == "resend") return RequestKind::kResend;
-  if (text == "cancel") return RequestKind::kCancel;
-  if (text == "status") return RequestKind::kStatus;
-  return fail(Errc::kInvalidInput, "must be send, verify, resend, cancel or status");
 }
 
 constexpr std::size_t kMaxSenderLength = 64;
@@ -428,7 +422,7 @@ Reply read_reply(Fields& fields, json& /*object*/) {
   Reply message;
   message.correlation_id = fields.id("correlation_id");
   message.request_id = fields.id("request_id");
-  message.kind = fields.enumeration("kind", &parse_request_kind, RequestKind::kSend);
+  message.kind = fields.enumeration("kind", &detail::parse_request_kind, RequestKind::kSend);
   message.tenant = fields.id("tenant");
   message.verification_id = fields.verification_id_or_empty("verification_id");
   message.outcome = fields.enumeration("outcome", &parse_outcome, Outcome::kPending);
@@ -437,7 +431,7 @@ Reply read_reply(Fields& fields, json& /*object*/) {
     message.attempts_remaining = static_cast<int>(*left);
   }
   message.expires_at = fields.optional_time("expires_at");
-  if (auto channel = fields.optional_string("channel", 16)) {
+  if (auto channel = fields.optional_string("channel", detail::kMaxReplyChannelLength)) {
     auto parsed = parse_channel(*channel);
     if (!parsed)
       fields.reject("channel", parsed.error().message);
@@ -448,32 +442,39 @@ Reply read_reply(Fields& fields, json& /*object*/) {
     message.code_length = static_cast<int>(*length);
   }
   if (auto retry = fields.optional_integer("retry_after_seconds")) {
-    if (*retry < 0 || *retry > 7 * 86'400) {
+    if (*retry < 0 || *retry > detail::kMaxRetryAfterSeconds) {
       fields.reject("retry_after_seconds", "must be 0..604800");
     } else {
       message.retry_after_seconds = static_cast<int>(*retry);
     }
   }
-  message.message = fields.optional_string("message", 1024).value_or("");
+  message.message = fields.optional_string("message", detail::kMaxReplyMessageLength).value_or("");
   for (auto [name, target] :
        {std::pair{"rate_limit_limit", &message.rate_limit_limit},
         std::pair{"rate_limit_remaining", &message.rate_limit_remaining},
         std::pair{"rate_limit_reset_seconds", &message.rate_limit_reset_seconds},
         std::pair{"failures_remaining", &message.failures_remaining}}) {
     if (auto value = fields.optional_integer(name)) {
-      if (*value < 0 || *value > 100'000'000) {
+      if (*value < 0 || *value > detail::kMaxReplyCount) {
         fields.reject(name, "must be 0..100000000");
       } else {
         *target = static_cast<int>(*value);
       }
     }
   }
-  message.provider = fields.optional_string("provider", 32).value_or("");
+  message.provider =
+      fields.optional_string("provider", detail::kMaxReplyProviderLength).value_or("");
   return message;
 }
 }  // namespace
 
 Result<Reply> decode_reply(std::string_view payload) {
+  // The generator's plain replies are read in one pass; anything else gets the full decoder.
+  if (auto plain = detail::scan_plain_reply(payload)) return std::move(*plain);
+  return detail::decode_reply_document_text(payload);
+}
+
+Result<Reply> detail::decode_reply_document_text(std::string_view payload) {
   return decode_with<Reply>(payload, "reply", read_reply);
 }
 

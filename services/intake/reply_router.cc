@@ -1,6 +1,6 @@
 #include "services/intake/reply_router.h"
 
-#include "services/intake/reply_decoder.h"
+#include "common/messages/messages.h"
 
 #include <spdlog/spdlog.h>
 
@@ -108,7 +108,7 @@ void ReplyRouter::route(const kafka::Record& record) {
     }
     return;
   }
-  auto reply = decode_reply_fast(record.value);
+  auto reply = messages::decode_reply(record.value);
   if (!reply) {
     spdlog::warn("intake.reply_invalid partition={} offset={} reason=\"{}\"", record.partition,
                  record.offset, reply.error().message);

@@ -1,6 +1,6 @@
-#include "services/intake/reply_decoder.h"
+#include "common/messages/reply_scanner.h"
 
-#include "common/messages/types.h"
+#include "common/messages/messages.h"
 #include "common/random/rng.h"
 #include "common/time/clock.h"
 
@@ -10,21 +10,14 @@
 #include <limits>
 #include <string>
 
-namespace otp::intake {
+namespace otp::messages::detail {
 namespace {
 
-using messages::Reply;
-using messages::RequestKind;
-
-// The limits of messages::decode_reply (common/messages/messages.cc).
-constexpr std::size_t kMaxIdLength = 128;
-constexpr std::size_t kMaxEnumLength = 64;
-constexpr std::size_t kMaxTimeLength = 64;
-constexpr std::size_t kMaxChannelLength = 16;
-constexpr std::size_t kMaxMessageLength = 1024;
-constexpr std::size_t kMaxProviderLength = 32;
-constexpr std::int64_t kMaxRetryAfterSeconds = 7 * 86'400;
-constexpr std::int64_t kMaxCount = 100'000'000;
+// Reply-specific names for the shared bounds (reply_scanner.h).
+constexpr std::size_t kMaxChannelLength = kMaxReplyChannelLength;
+constexpr std::size_t kMaxMessageLength = kMaxReplyMessageLength;
+constexpr std::size_t kMaxProviderLength = kMaxReplyProviderLength;
+constexpr std::int64_t kMaxCount = kMaxReplyCount;
 // 18 digits always fit in an int64; longer numbers go to the full decoder.
 constexpr std::size_t kMaxDigits = 18;
 
@@ -193,16 +186,7 @@ class FlatObjectScanner {
   std::size_t pos_ = 0;
 };
 
-std::optional<RequestKind> parse_kind(std::string_view text) {
-  if (text == "send") return RequestKind::kSend;
-  if (text == "verify") return RequestKind::kVerify;
-  if (text == "resend") return RequestKind::kResend;
-  if (text == "cancel") return RequestKind::kCancel;
-  if (text == "status") return RequestKind::kStatus;
-  return std::nullopt;
-}
-
-// The rules of messages::decode_reply, field by field; false = let that decoder decide.
+// The rules of the full decoder, field by field; false = let that decoder decide.
 bool present(const Value& value) {
   return value.type != Value::Type::kAbsent && value.type != Value::Type::kNull;
 }
@@ -247,6 +231,15 @@ bool read_optional_string(const Value& value, std::size_t max_length, std::strin
 
 }  // namespace
 
+Result<RequestKind> parse_request_kind(std::string_view text) {
+  if (text == "send") return RequestKind::kSend;
+  if (text == "verify") return RequestKind::kVerify;
+  if (text == "resend") return RequestKind::kResend;
+  if (text == "cancel") return RequestKind::kCancel;
+  if (text == "status") return RequestKind::kStatus;
+  return fail(Errc::kInvalidInput, "must be send, verify, resend, cancel or status");
+}
+
 std::optional<Reply> scan_plain_reply(std::string_view payload) {
   std::array<Value, kFieldCount> values{};
   if (!FlatObjectScanner(payload).scan(values)) return std::nullopt;
@@ -260,10 +253,7 @@ std::optional<Reply> scan_plain_reply(std::string_view payload) {
       !read_id(values[kRequestId], reply.request_id) || !read_id(values[kTenant], reply.tenant)) {
     return std::nullopt;
   }
-  if (!is_string(values[kKind], kMaxEnumLength)) return std::nullopt;
-  auto kind = parse_kind(values[kKind].text);
-  if (!kind) return std::nullopt;
-  reply.kind = *kind;
+  if (!read_enum(values[kKind], &parse_request_kind, reply.kind)) return std::nullopt;
   const Value& verification_id = values[kVerificationId];
   if (verification_id.type != Value::Type::kString) return std::nullopt;
   if (!verification_id.text.empty()) {
@@ -272,8 +262,8 @@ std::optional<Reply> scan_plain_reply(std::string_view payload) {
     }
     reply.verification_id.assign(verification_id.text);
   }
-  if (!read_enum(values[kOutcome], &messages::parse_outcome, reply.outcome) ||
-      !read_enum(values[kStatus], &messages::parse_status, reply.status)) {
+  if (!read_enum(values[kOutcome], &parse_outcome, reply.outcome) ||
+      !read_enum(values[kStatus], &parse_status, reply.status)) {
     return std::nullopt;
   }
   // decode_reply takes any integer here and narrows it to int.
@@ -300,7 +290,7 @@ std::optional<Reply> scan_plain_reply(std::string_view payload) {
   }
   if (present(values[kChannel])) {
     if (!is_string(values[kChannel], kMaxChannelLength)) return std::nullopt;
-    auto channel = messages::parse_channel(values[kChannel].text);
+    auto channel = parse_channel(values[kChannel].text);
     if (!channel) return std::nullopt;
     reply.channel = *channel;
   }
@@ -311,9 +301,4 @@ std::optional<Reply> scan_plain_reply(std::string_view payload) {
   return reply;
 }
 
-Result<Reply> decode_reply_fast(std::string_view payload) {
-  if (auto reply = scan_plain_reply(payload)) return std::move(*reply);
-  return messages::decode_reply(payload);
-}
-
-}  // namespace otp::intake
+}  // namespace otp::messages::detail

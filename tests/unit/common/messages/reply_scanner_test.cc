@@ -1,4 +1,4 @@
-#include "services/intake/reply_decoder.h"
+#include "common/messages/reply_scanner.h"
 
 #include "common/messages/messages.h"
 #include "common/time/clock.h"
@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-namespace otp::intake {
+namespace otp::messages::detail {
 namespace {
 
 using messages::Channel;
@@ -90,8 +90,8 @@ std::vector<Reply> generated_replies() {
 /// writes every field) or the same error.
 void expect_same_as_full_decoder(const std::string& payload) {
   SCOPED_TRACE(payload);
-  auto fast = decode_reply_fast(payload);
-  auto full = messages::decode_reply(payload);
+  auto fast = messages::decode_reply(payload);
+  auto full = decode_reply_document_text(payload);
   ASSERT_EQ(fast.has_value(), full.has_value());
   if (full) {
     EXPECT_EQ(messages::encode(*fast), messages::encode(*full));
@@ -110,7 +110,7 @@ TEST(ReplyDecoder, EveryGeneratedReplyTakesTheFastPathAndMatchesTheFullDecoder) 
     SCOPED_TRACE(payload);
     auto fast = scan_plain_reply(payload);
     ASSERT_TRUE(fast.has_value());
-    auto full = messages::decode_reply(payload);
+    auto full = decode_reply_document_text(payload);
     ASSERT_TRUE(full.has_value());
     EXPECT_EQ(messages::encode(*fast), messages::encode(*full));
     EXPECT_EQ(messages::encode(*fast), payload);
@@ -170,7 +170,7 @@ TEST(ReplyDecoder, ValidRepliesOutsideTheFastPathDecodeAsTheFullDecoderDoes) {
     expect_same_as_full_decoder(payload);
   }
   // Escapes decoded, not kept as they are.
-  auto escaped = decode_reply_fast(head + R"(,"message":"a\"b"})");
+  auto escaped = messages::decode_reply(head + R"(,"message":"a\"b"})");
   ASSERT_TRUE(escaped.has_value());
   EXPECT_EQ(escaped->message, "a\"b");
 }
@@ -241,7 +241,7 @@ TEST(ReplyDecoder, InvalidRepliesAreRefusedWithTheFullDecodersError) {
           "}",
   };
   for (const auto& payload : payloads) {
-    ASSERT_FALSE(messages::decode_reply(payload).has_value()) << payload;
+    ASSERT_FALSE(decode_reply_document_text(payload).has_value()) << payload;
     EXPECT_FALSE(scan_plain_reply(payload).has_value()) << payload;
     expect_same_as_full_decoder(payload);
   }
@@ -277,4 +277,4 @@ TEST(ReplyDecoder, NullOptionalFieldsAreAbsent) {
 }
 
 }  // namespace
-}  // namespace otp::intake
+}  // namespace otp::messages::detail
