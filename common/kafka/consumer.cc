@@ -47,6 +47,10 @@ void on_rebalance(rd_kafka_t* rk, rd_kafka_resp_err_t err,
   if (impl->before_revoke) impl->before_revoke(to_vector(partitions));
   // Commit what the owner stored before the partitions go to another member.
   rd_kafka_commit(rk, nullptr, /*async=*/0);
+  // librdkafka keeps a partition's pause flag across an unassign: a partition revoked while a
+  // retry had it paused (BackoffWaiter) would come back paused in a later assignment, after the
+  // retry's resume_all had run on the empty assignment between the two, and never be read again.
+  rd_kafka_resume_partitions(rk, partitions);
   rd_kafka_assign(rk, nullptr);
 }
 

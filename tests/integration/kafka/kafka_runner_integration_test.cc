@@ -232,24 +232,12 @@ TEST_F(KafkaRunnerTest, BatchRunnerWritesEverythingAndRetriesAFailedWrite) {
   EXPECT_EQ(read(topics_.dlq, 1).size(), 1U);
 }
 
-}  // namespace
-}  // namespace otp::kafka
-
-namespace otp::kafka {
-namespace {
-
 TEST_F(KafkaRunnerTest, WarmUpKnowsExistingTopicsAndRefusesUnknownOnes) {
   EXPECT_TRUE(producer_->warm_up({topics_.send_requests, topics_.events}, 10s).has_value());
   auto unknown = producer_->warm_up({prefix_ + "no-such-topic"}, 1s);
   ASSERT_FALSE(unknown.has_value());
   EXPECT_NE(unknown.error().message.find("no-such-topic"), std::string::npos);
 }
-
-}  // namespace
-}  // namespace otp::kafka
-
-namespace otp::kafka {
-namespace {
 
 /// Collects every log line written while it is installed as the default logger.
 class CapturedLogs {
@@ -311,6 +299,63 @@ TEST_F(KafkaRunnerTest, OutageLongerThanMaxPollIntervalKeepsTheMembershipAndLose
   std::multiset<std::string> values;
   for (const auto& record : out) values.insert(record.value);
   EXPECT_EQ(values, (std::multiset<std::string>{"P", "Q"}));
+}
+
+// librdkafka keeps a partition's pause flag across an unassign: a partition revoked while a retry
+// had it paused came back paused and was never read again. Found when otp-audit, retrying a write
+// through a PostgreSQL restart, lost its partitions to a second member and stopped for good.
+TEST_F(KafkaRunnerTest, PartitionsRevokedDuringARetryAreReadAgainWhenAssignedBack) {
+  std::vector<std::string> values;
+  for (int i = 0; i < 60; ++i) values.push_back("r" + std::to_string(i));
+  publish(topics_.events, values);
+
+  CollectingSink sink;
+  sink.down = true;
+  const std::string group = "audit-" + prefix_;
+  auto consumer = Consumer::create(settings_, group);
+  ASSERT_TRUE(consumer.has_value());
+  ASSERT_TRUE((*consumer)->subscribe({topics_.events}).has_value());
+  CapturedLogs logs;
+  BatchRunner runner(sink, *producer_,
+                     RunnerOptions{.stage_name = "sink",
+                                   .dlq_topic = topics_.dlq,
+                                   .poll_timeout = 50ms,
+                                   .initial_backoff = 200ms,
+                                   .max_backoff = 400ms,
+                                   .batch_size = 100,
+                                   .batch_age = 50ms});
+  std::atomic<bool> stop{false};
+  std::thread worker([&] { (void)runner.run(**consumer, stop); });
+  // EXPECT, not ASSERT: the threads must be joined whatever happens.
+  EXPECT_TRUE(eventually(20s, [&] { return logs.count("sink.write_retry") > 0; }));
+
+  // A second member joins while the write is failing (the runner's partitions paused), the write
+  // then succeeds, and the second member leaves again: every partition returns to the runner.
+  std::atomic<bool> second_done{false};
+  std::thread second([&] {
+    auto other = Consumer::create(settings_, group);
+    if (!other || !(*other)->subscribe({topics_.events})) return;
+    while (!second_done.load()) (void)(*other)->poll(50ms);  // reads, never stores an offset
+    (*other)->close();
+  });
+  EXPECT_TRUE(eventually(30s, [&] { return logs.count("kafka.revoked") > 0; }));
+  sink.down = false;
+  EXPECT_TRUE(eventually(30s, [&] { return logs.count("kafka.assigned") >= 2; }));
+  std::this_thread::sleep_for(2s);
+  second_done = true;
+  second.join();
+
+  std::vector<std::string> later;
+  for (int i = 0; i < 60; ++i) later.push_back("s" + std::to_string(i));
+  publish(topics_.events, later);
+  auto distinct = [&] {
+    std::lock_guard lock(sink.mutex);
+    return std::set<std::string>(sink.written.begin(), sink.written.end()).size();
+  };
+  EXPECT_TRUE(eventually(30s, [&] { return distinct() == 120; }));
+  stop = true;
+  worker.join();
+  EXPECT_EQ(distinct(), 120U) << "a partition that came back paused was never read again";
 }
 
 }  // namespace
