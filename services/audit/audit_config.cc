@@ -24,6 +24,7 @@ Result<AuditConfig> AuditConfig::from_env(config::EnvReader::Lookup lookup) {
       !std::all_of(config.topic_prefix.begin(), config.topic_prefix.end(), is_topic_char)) {
     env.reject("OTP_TOPIC_PREFIX", "must be at most 200 characters of [A-Za-z0-9._-]");
   }
+  config.consumer_group = env.string("OTP_CONSUMER_GROUP", "otp-audit");
   config.pg_url = env.required_secret("OTP_PG_URL");
   config.batch_size =
       static_cast<std::size_t>(env.integer("OTP_AUDIT_BATCH_SIZE", 1000, 1, 100000));

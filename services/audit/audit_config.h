@@ -24,8 +24,9 @@ struct AuditConfig {
   /// before its offsets are stored (fault-injection tests); 0 (the default) = never.
   std::size_t crash_after_commit = 0;
 
-  /// The consumer group: one per deployment, shared by every otp-audit instance.
-  static constexpr char kConsumerGroup[] = "otp-audit";
+  /// OTP_CONSUMER_GROUP: one per deployment, shared by every otp-audit instance. Side-by-side
+  /// environments on one cluster (and tests) use their own, or their rebalances stall each other.
+  std::string consumer_group = "otp-audit";
 
   /// The event consumer's librdkafka settings: `kafka` with a bounded prefetch
   /// (`queued.max.messages.kbytes` 2048, `max.partition.fetch.bytes` 1 MiB) unless

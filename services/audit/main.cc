@@ -53,8 +53,7 @@ int run(const otp::audit::AuditConfig& config) {
     return 1;
   }
   // A bounded prefetch: behind a backlog librdkafka's default alone broke the 64 MiB RSS budget.
-  auto consumer = otp::kafka::Consumer::create(config.consumer_settings(),
-                                               otp::audit::AuditConfig::kConsumerGroup);
+  auto consumer = otp::kafka::Consumer::create(config.consumer_settings(), config.consumer_group);
   if (!consumer) {
     spdlog::error("audit.consumer_failed error=\"{}\"", consumer.error().message);
     return 1;
@@ -71,8 +70,7 @@ int run(const otp::audit::AuditConfig& config) {
                                   .batch_size = config.batch_size,
                                   .batch_age = config.batch_age});
   spdlog::info("audit.started topic={} group={} batch_size={} batch_ms={}", topics.events,
-               otp::audit::AuditConfig::kConsumerGroup, config.batch_size,
-               config.batch_age.count());
+               config.consumer_group, config.batch_size, config.batch_age.count());
   auto ran = runner.run(**consumer, stop);
   (*producer)->flush(std::chrono::seconds(10));
   if (!ran) {

@@ -138,7 +138,9 @@ class OtpFlowTest : public ::testing::Test {
   }
 
   void start(const std::string& name, std::vector<std::string> argv,
-             const std::vector<std::pair<std::string, std::string>>& env) {
+             std::vector<std::pair<std::string, std::string>> env) {
+    // A group of its own: suites running at the same time must not rebalance each other.
+    env.emplace_back("OTP_CONSUMER_GROUP", prefix_ + name);
     auto process = Subprocess::start(std::move(argv), env, (log_dir_ / (name + ".log")).string());
     ASSERT_TRUE(process.has_value()) << name << ": " << process.error().message;
     services_.emplace_back(name, std::move(*process));

@@ -118,9 +118,13 @@ class AuditFaultsTest : public ::testing::Test {
 
   void start_audit(std::vector<std::pair<std::string, std::string>> extra = {}) {
     std::vector<std::pair<std::string, std::string>> env = {
-        {"OTP_KAFKA_BROKERS", brokers_},  {"OTP_TOPIC_PREFIX", prefix_},
-        {"OTP_PG_URL", database_->url()}, {"OTP_AUDIT_BATCH_SIZE", "200"},
-        {"OTP_AUDIT_BATCH_MS", "50"},     {"OTP_LOG_LEVEL", "info"}};
+        {"OTP_KAFKA_BROKERS", brokers_},
+        {"OTP_TOPIC_PREFIX", prefix_},
+        {"OTP_CONSUMER_GROUP", prefix_ + "otp-audit"},
+        {"OTP_PG_URL", database_->url()},
+        {"OTP_AUDIT_BATCH_SIZE", "200"},
+        {"OTP_AUDIT_BATCH_MS", "50"},
+        {"OTP_LOG_LEVEL", "info"}};
     for (auto& item : extra) env.push_back(std::move(item));
     auto audit = test::Subprocess::start({OTP_AUDIT_BIN}, env,
                                          ::testing::TempDir() + "otp-audit-" + run_id_ + ".log");

@@ -27,6 +27,7 @@ TEST(AuditConfig, AppliesDefaults) {
   EXPECT_EQ(config->kafka.brokers, "127.0.0.1:9092");
   EXPECT_EQ(config->kafka.client_id, "otp-audit");
   EXPECT_EQ(config->topic_prefix, "otp.");
+  EXPECT_EQ(config->consumer_group, "otp-audit");
   EXPECT_EQ(config->topics().events, "otp.events");
   EXPECT_EQ(config->pg_url.reveal(), "postgresql://otp@h/otp");
   EXPECT_EQ(config->batch_size, 1000U);
@@ -63,6 +64,7 @@ TEST(AuditConfig, ConsumerPrefetchIsBoundedUnlessTold) {
 TEST(AuditConfig, ReadsEveryKey) {
   auto config = AuditConfig::from_env(lookup_in({{"OTP_KAFKA_BROKERS", "k:1"},
                                                  {"OTP_TOPIC_PREFIX", "t1."},
+                                                 {"OTP_CONSUMER_GROUP", "staging-audit"},
                                                  {"OTP_PG_URL", "postgresql://x@y/z"},
                                                  {"OTP_AUDIT_BATCH_SIZE", "50"},
                                                  {"OTP_AUDIT_BATCH_MS", "250"},
@@ -70,6 +72,7 @@ TEST(AuditConfig, ReadsEveryKey) {
                                                  {"OTP_LOG_LEVEL", "debug"}}));
   ASSERT_TRUE(config.has_value()) << config.error().message;
   EXPECT_EQ(config->crash_after_commit, 3U);
+  EXPECT_EQ(config->consumer_group, "staging-audit");
   EXPECT_EQ(config->topics().events, "t1.events");
   EXPECT_EQ(config->topics().dlq, "t1.dlq");
   EXPECT_EQ(config->batch_size, 50U);
