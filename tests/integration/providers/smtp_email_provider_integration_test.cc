@@ -15,6 +15,8 @@
 #include <memory>
 #include <optional>
 #include <regex>
+#include <string>
+#include <unistd.h>
 
 namespace otp::delivery {
 namespace {
@@ -40,7 +42,9 @@ struct SmtpServer {
 class SmtpIntegrationTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
-    dir_ = fs::path(OTP_TEST_LOG_DIR) / "smtp_it";
+    // One folder per process: ctest runs each test of this suite as a process of its own, at the
+    // same time as others, and a shared folder had one process's key replaced under another.
+    dir_ = fs::path(OTP_TEST_LOG_DIR) / ("smtp_it-" + std::to_string(::getpid()));
     fs::remove_all(dir_);
     fs::create_directories(dir_);
     const std::string command =
@@ -48,6 +52,11 @@ class SmtpIntegrationTest : public ::testing::Test {
         " -addext subjectAltName=IP:127.0.0.1,DNS:localhost -keyout " +
         (dir_ / "key.pem").string() + " -out " + (dir_ / "cert.pem").string() + " 2>/dev/null";
     ASSERT_EQ(std::system(command.c_str()), 0) << command;
+  }
+
+  static void TearDownTestSuite() {
+    const auto* suite = ::testing::UnitTest::GetInstance()->current_test_suite();
+    if (suite != nullptr && suite->Passed()) fs::remove_all(dir_);  // kept for a failure's logs
   }
 
   static std::optional<SmtpServer> start(const std::string& name, std::vector<std::string> extra) {
