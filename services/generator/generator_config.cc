@@ -109,4 +109,8 @@ TenantSettings GeneratorConfig::env_tenant_settings() const {
   return settings;
 }
 
+kafka::KafkaSettings GeneratorConfig::producer_settings() const {
+  return kafka::with_defaults(kafka, {{"compression.type", "none"}});
+}
+
 }  // namespace otp::generator

@@ -41,7 +41,7 @@ int run(const otp::generator::GeneratorConfig& config, const std::atomic<bool>& 
     spdlog::warn("redis.unavailable_at_start error=\"{}\"", loaded.error().message);
   }
 
-  auto producer = kafka::KafkaProducer::create(config.kafka);
+  auto producer = kafka::KafkaProducer::create(config.producer_settings());
   if (!producer) {
     spdlog::error("kafka.producer_failed error=\"{}\"", producer.error().message);
     return 1;

@@ -3,6 +3,8 @@
 #include <gtest/gtest.h>
 
 #include <map>
+#include <optional>
+#include <string>
 
 namespace otp::generator {
 namespace {
@@ -45,6 +47,30 @@ TEST(GeneratorConfig, DefaultsWithTheRequiredKeys) {
   EXPECT_EQ(config->tenant_refresh, 5s);
   // Every tenant gets the column defaults of schemas/sql/0004.
   EXPECT_EQ(config->env_tenant_settings(), TenantSettings{});
+}
+
+std::optional<std::string> effective(const kafka::KafkaSettings& settings, const std::string& key) {
+  std::optional<std::string> value;
+  for (const auto& [name, setting] : settings.properties) {
+    if (name == key) value = setting;
+  }
+  return value;
+}
+
+TEST(GeneratorConfig, ProducerIsUncompressedUnlessTold) {
+  std::map<std::string, std::string> env = {{"OTP_KAFKA_BROKERS", "127.0.0.1:9092"},
+                                            {"OTP_HMAC_KEYS", kHmacKeys},
+                                            {"OTP_SEAL_KEYS", kSealKeys}};
+  auto config = load(env);
+  ASSERT_TRUE(config.has_value()) << config.error().message;
+  EXPECT_EQ(effective(config->producer_settings(), "compression.type"), "none");
+  EXPECT_EQ(effective(config->kafka, "compression.type"), std::nullopt)
+      << "the consumer does not get producer properties";
+
+  env["OTP_KAFKA_PROPERTIES"] = "compression.type=zstd";
+  config = load(env);
+  ASSERT_TRUE(config.has_value()) << config.error().message;
+  EXPECT_EQ(effective(config->producer_settings(), "compression.type"), "zstd");
 }
 
 TEST(GeneratorConfig, TenantSettingsFromPostgresNeedTheUrl) {

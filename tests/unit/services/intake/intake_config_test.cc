@@ -118,6 +118,19 @@ TEST(IntakeConfig, RequestProducerLingersFiveMillisecondsUnlessTold) {
   EXPECT_EQ(effective(config->producer_settings(), "linger.ms"), "0");
 }
 
+TEST(IntakeConfig, RequestProducerIsUncompressedUnlessTold) {
+  Env env = minimal_env();
+  auto config = load(env);
+  ASSERT_TRUE(config.has_value());
+  EXPECT_EQ(effective(config->producer_settings(), "compression.type"), "none");
+  EXPECT_EQ(effective(config->kafka, "compression.type"), std::nullopt);
+
+  env["OTP_KAFKA_PROPERTIES"] = "compression.type=lz4";
+  config = load(env);
+  ASSERT_TRUE(config.has_value());
+  EXPECT_EQ(effective(config->producer_settings(), "compression.type"), "lz4");
+}
+
 TEST(IntakeConfig, ReportsEveryProblemAtOnce) {
   Env env = {{"OTP_HTTP_PORT", "http"},        {"OTP_HTTP_THREADS", "0"},
              {"OTP_INTAKE_INSTANCE", "8"},     {"OTP_SEAL_KEYS", "k1:tooshort"},
