@@ -134,8 +134,8 @@ kafka::KafkaSettings IntakeConfig::producer_settings() const {
   // linger.ms 5 instead of the shared producer's 2: at a few thousand sync sends per second the
   // batches grow from ~10 to ~25 records, and the intake's and the broker's CPU per request fall
   // with the number of produce requests (docs/performance.md, "HTTP sync path, fifth session").
-  // compression.type none instead of the shared lz4: on the sync path lz4 tripled the p99 at
-  // 5,000 req/s (docs/performance.md, "Compression on the sync path").
+  // compression.type none instead of the shared lz4: on the sync path lz4 about doubled the p99
+  // at 5,000 req/s (docs/performance.md, "Compression on the sync path").
   return kafka::with_defaults(kafka, {{"message.timeout.ms", std::to_string(reply_timeout.count())},
                                       {"linger.ms", std::to_string(kRequestLingerMs)},
                                       {"compression.type", "none"}});

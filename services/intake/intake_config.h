@@ -79,8 +79,8 @@ struct IntakeConfig {
   /// `kafka` for the request producer: `message.timeout.ms` defaults to the reply timeout, so
   /// that librdkafka gives up on a request by the time the client was told 503, and `linger.ms`
   /// to kRequestLingerMs (fewer, larger produce requests), and `compression.type` to none (lz4 on
-  /// the sync path tripled its p99 at 5,000 req/s); an explicit OTP_KAFKA_PROPERTIES value of any
-  /// of them still wins.
+  /// the sync path about doubled its p99 at 5,000 req/s); an explicit OTP_KAFKA_PROPERTIES value
+  /// of any of them still wins.
   [[nodiscard]] kafka::KafkaSettings producer_settings() const;
 };
 
