@@ -1,5 +1,7 @@
 #include "services/audit/audit_config.h"
 
+#include "tests/support/kafka_settings.h"
+
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -36,29 +38,23 @@ TEST(AuditConfig, AppliesDefaults) {
   EXPECT_EQ(config->crash_after_commit, 0U);  // fault injection off
 }
 
-// The last setting of `key` wins, as librdkafka applies them in order.
-std::optional<std::string> effective(const kafka::KafkaSettings& settings, const std::string& key) {
-  std::optional<std::string> value;
-  for (const auto& [name, setting] : settings.properties) {
-    if (name == key) value = setting;
-  }
-  return value;
-}
+using test::effective_property;
 
 TEST(AuditConfig, ConsumerPrefetchIsBoundedUnlessTold) {
   std::map<std::string, std::string> env = {{"OTP_KAFKA_BROKERS", "127.0.0.1:9092"},
                                             {"OTP_PG_URL", "postgresql://otp@h/otp"}};
   auto config = AuditConfig::from_env(lookup_in(env));
   ASSERT_TRUE(config.has_value()) << config.error().message;
-  EXPECT_EQ(effective(config->consumer_settings(), "queued.max.messages.kbytes"), "2048");
-  EXPECT_EQ(effective(config->consumer_settings(), "max.partition.fetch.bytes"), "1048576");
-  EXPECT_EQ(effective(config->kafka, "queued.max.messages.kbytes"), std::nullopt)
+  EXPECT_EQ(effective_property(config->consumer_settings(), "queued.max.messages.kbytes"), "2048");
+  EXPECT_EQ(effective_property(config->consumer_settings(), "max.partition.fetch.bytes"),
+            "1048576");
+  EXPECT_EQ(effective_property(config->kafka, "queued.max.messages.kbytes"), std::nullopt)
       << "the dead-letter producer does not get consumer properties";
 
   env["OTP_KAFKA_PROPERTIES"] = "queued.max.messages.kbytes=8192";
   config = AuditConfig::from_env(lookup_in(env));
   ASSERT_TRUE(config.has_value()) << config.error().message;
-  EXPECT_EQ(effective(config->consumer_settings(), "queued.max.messages.kbytes"), "8192");
+  EXPECT_EQ(effective_property(config->consumer_settings(), "queued.max.messages.kbytes"), "8192");
 }
 
 TEST(AuditConfig, ReadsEveryKey) {

@@ -1,5 +1,7 @@
 #include "services/generator/generator_config.h"
 
+#include "tests/support/kafka_settings.h"
+
 #include <gtest/gtest.h>
 
 #include <map>
@@ -49,13 +51,7 @@ TEST(GeneratorConfig, DefaultsWithTheRequiredKeys) {
   EXPECT_EQ(config->env_tenant_settings(), TenantSettings{});
 }
 
-std::optional<std::string> effective(const kafka::KafkaSettings& settings, const std::string& key) {
-  std::optional<std::string> value;
-  for (const auto& [name, setting] : settings.properties) {
-    if (name == key) value = setting;
-  }
-  return value;
-}
+using test::effective_property;
 
 TEST(GeneratorConfig, ProducerIsUncompressedUnlessTold) {
   std::map<std::string, std::string> env = {{"OTP_KAFKA_BROKERS", "127.0.0.1:9092"},
@@ -63,14 +59,14 @@ TEST(GeneratorConfig, ProducerIsUncompressedUnlessTold) {
                                             {"OTP_SEAL_KEYS", kSealKeys}};
   auto config = load(env);
   ASSERT_TRUE(config.has_value()) << config.error().message;
-  EXPECT_EQ(effective(config->producer_settings(), "compression.type"), "none");
-  EXPECT_EQ(effective(config->kafka, "compression.type"), std::nullopt)
+  EXPECT_EQ(effective_property(config->producer_settings(), "compression.type"), "none");
+  EXPECT_EQ(effective_property(config->kafka, "compression.type"), std::nullopt)
       << "the consumer does not get producer properties";
 
   env["OTP_KAFKA_PROPERTIES"] = "compression.type=zstd";
   config = load(env);
   ASSERT_TRUE(config.has_value()) << config.error().message;
-  EXPECT_EQ(effective(config->producer_settings(), "compression.type"), "zstd");
+  EXPECT_EQ(effective_property(config->producer_settings(), "compression.type"), "zstd");
 }
 
 TEST(GeneratorConfig, TenantSettingsFromPostgresNeedTheUrl) {

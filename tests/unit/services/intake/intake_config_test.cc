@@ -1,5 +1,7 @@
 #include "services/intake/intake_config.h"
 
+#include "tests/support/kafka_settings.h"
+
 #include <gtest/gtest.h>
 
 #include <map>
@@ -95,40 +97,33 @@ TEST(IntakeConfig, ProducerTimesOutWithTheReplyUnlessTold) {
             std::make_pair(std::string("message.timeout.ms"), std::string("1000")));
 }
 
-/// The value librdkafka ends up with: properties are applied in order, the last one wins.
-std::optional<std::string> effective(const kafka::KafkaSettings& settings, const std::string& key) {
-  std::optional<std::string> value;
-  for (const auto& [name, setting] : settings.properties) {
-    if (name == key) value = setting;
-  }
-  return value;
-}
+using test::effective_property;
 
 TEST(IntakeConfig, RequestProducerLingersFiveMillisecondsUnlessTold) {
   Env env = minimal_env();
   auto config = load(env);
   ASSERT_TRUE(config.has_value());
-  EXPECT_EQ(effective(config->producer_settings(), "linger.ms"), "5");
-  EXPECT_EQ(effective(config->kafka, "linger.ms"), std::nullopt)
+  EXPECT_EQ(effective_property(config->producer_settings(), "linger.ms"), "5");
+  EXPECT_EQ(effective_property(config->kafka, "linger.ms"), std::nullopt)
       << "the reply consumer does not get producer properties";
 
   env["OTP_KAFKA_PROPERTIES"] = "linger.ms=0";
   config = load(env);
   ASSERT_TRUE(config.has_value());
-  EXPECT_EQ(effective(config->producer_settings(), "linger.ms"), "0");
+  EXPECT_EQ(effective_property(config->producer_settings(), "linger.ms"), "0");
 }
 
 TEST(IntakeConfig, RequestProducerIsUncompressedUnlessTold) {
   Env env = minimal_env();
   auto config = load(env);
   ASSERT_TRUE(config.has_value());
-  EXPECT_EQ(effective(config->producer_settings(), "compression.type"), "none");
-  EXPECT_EQ(effective(config->kafka, "compression.type"), std::nullopt);
+  EXPECT_EQ(effective_property(config->producer_settings(), "compression.type"), "none");
+  EXPECT_EQ(effective_property(config->kafka, "compression.type"), std::nullopt);
 
   env["OTP_KAFKA_PROPERTIES"] = "compression.type=lz4";
   config = load(env);
   ASSERT_TRUE(config.has_value());
-  EXPECT_EQ(effective(config->producer_settings(), "compression.type"), "lz4");
+  EXPECT_EQ(effective_property(config->producer_settings(), "compression.type"), "lz4");
 }
 
 TEST(IntakeConfig, ReportsEveryProblemAtOnce) {
