@@ -115,6 +115,18 @@ class KafkaRunnerTest : public ::testing::Test {
     EXPECT_TRUE(outcome.has_value()) << outcome.error().message;
   }
 
+  /// A BatchRunner's options for a CollectingSink: batches of 100 or 50 ms, retried with backoff
+  /// from `initial` doubling to `max`.
+  RunnerOptions sink_options(std::chrono::milliseconds initial, std::chrono::milliseconds max) {
+    return RunnerOptions{.stage_name = "sink",
+                         .dlq_topic = topics_.dlq,
+                         .poll_timeout = 50ms,
+                         .initial_backoff = initial,
+                         .max_backoff = max,
+                         .batch_size = 100,
+                         .batch_age = 50ms};
+  }
+
   KafkaSettings settings_;
   std::string prefix_;
   messages::Topics topics_;
@@ -208,14 +220,7 @@ TEST_F(KafkaRunnerTest, BatchRunnerWritesEverythingAndRetriesAFailedWrite) {
   auto consumer = Consumer::create(settings_, "audit-" + prefix_);
   ASSERT_TRUE(consumer.has_value());
   ASSERT_TRUE((*consumer)->subscribe({topics_.events}).has_value());
-  BatchRunner runner(sink, *producer_,
-                     RunnerOptions{.stage_name = "sink",
-                                   .dlq_topic = topics_.dlq,
-                                   .poll_timeout = 50ms,
-                                   .initial_backoff = 10ms,
-                                   .max_backoff = 50ms,
-                                   .batch_size = 100,
-                                   .batch_age = 50ms});
+  BatchRunner runner(sink, *producer_, sink_options(10ms, 50ms));
   std::atomic<bool> stop{false};
   std::thread worker([&] { (void)runner.run(**consumer, stop); });
   std::this_thread::sleep_for(5s);
@@ -316,14 +321,7 @@ TEST_F(KafkaRunnerTest, PartitionsRevokedDuringARetryAreReadAgainWhenAssignedBac
   ASSERT_TRUE(consumer.has_value());
   ASSERT_TRUE((*consumer)->subscribe({topics_.events}).has_value());
   CapturedLogs logs;
-  BatchRunner runner(sink, *producer_,
-                     RunnerOptions{.stage_name = "sink",
-                                   .dlq_topic = topics_.dlq,
-                                   .poll_timeout = 50ms,
-                                   .initial_backoff = 200ms,
-                                   .max_backoff = 400ms,
-                                   .batch_size = 100,
-                                   .batch_age = 50ms});
+  BatchRunner runner(sink, *producer_, sink_options(200ms, 400ms));
   std::atomic<bool> stop{false};
   std::thread worker([&] { (void)runner.run(**consumer, stop); });
   // EXPECT, not ASSERT: the threads must be joined whatever happens.
