@@ -113,4 +113,8 @@ kafka::KafkaSettings GeneratorConfig::producer_settings() const {
   return kafka::with_defaults(kafka, {{"compression.type", "none"}});
 }
 
+kafka::KafkaSettings GeneratorConfig::bulk_producer_settings() const {
+  return kafka::with_defaults(kafka, {{"linger.ms", "10"}});
+}
+
 }  // namespace otp::generator

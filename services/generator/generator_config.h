@@ -58,11 +58,16 @@ struct GeneratorConfig {
   /// missing or invalid key; key material never appears in it.
   [[nodiscard]] static Result<GeneratorConfig> from_env(config::EnvReader::Lookup lookup = {});
 
-  /// `kafka` for the producer of replies, events and delivery jobs: `compression.type` none
-  /// unless OTP_KAFKA_PROPERTIES sets it. Replies are on the sync path, where lz4 about doubled
-  /// the p99 at 5,000 req/s (median 53.6 against 27.7 ms; docs/performance.md, "Compression on
-  /// the sync path").
+  /// `kafka` for the producer of replies: `compression.type` none unless OTP_KAFKA_PROPERTIES
+  /// sets it. Replies are on the sync path, where lz4 about doubled the p99 at 5,000 req/s
+  /// (median 53.6 against 27.7 ms; docs/performance.md, "Compression on the sync path").
   [[nodiscard]] kafka::KafkaSettings producer_settings() const;
+
+  /// `kafka` for the producer of events, delivery jobs and dead letters, which no client waits
+  /// for: `linger.ms` 10 (the shared default is 2) unless OTP_KAFKA_PROPERTIES sets it, so that
+  /// they travel in fewer, larger batches (docs/performance.md, "Two producers in the
+  /// generator"). Compression stays the shared lz4.
+  [[nodiscard]] kafka::KafkaSettings bulk_producer_settings() const;
 
   /// The rules every tenant gets with OTP_TENANT_SETTINGS=env: the column defaults, with code
   /// length, TTL and attempts from the environment.

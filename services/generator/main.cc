@@ -3,6 +3,7 @@
 
 #include "common/kafka/consumer.h"
 #include "common/kafka/producer.h"
+#include "common/kafka/split_producer.h"
 #include "common/kafka/stage_runner.h"
 #include "common/log/log.h"
 #include "common/pg/pg_connection.h"
@@ -41,9 +42,16 @@ int run(const otp::generator::GeneratorConfig& config, const std::atomic<bool>& 
     spdlog::warn("redis.unavailable_at_start error=\"{}\"", loaded.error().message);
   }
 
-  auto producer = kafka::KafkaProducer::create(config.producer_settings());
-  if (!producer) {
-    spdlog::error("kafka.producer_failed error=\"{}\"", producer.error().message);
+  // Two producers: replies, which a client waits for, leave within linger.ms 2; events, delivery
+  // jobs and dead letters wait up to 10 ms for company (GeneratorConfig::bulk_producer_settings).
+  auto reply_producer = kafka::KafkaProducer::create(config.producer_settings());
+  if (!reply_producer) {
+    spdlog::error("kafka.producer_failed error=\"{}\"", reply_producer.error().message);
+    return 1;
+  }
+  auto bulk_producer = kafka::KafkaProducer::create(config.bulk_producer_settings());
+  if (!bulk_producer) {
+    spdlog::error("kafka.producer_failed error=\"{}\"", bulk_producer.error().message);
     return 1;
   }
   auto consumer = kafka::Consumer::create(config.kafka, config.consumer_group);
@@ -86,15 +94,16 @@ int run(const otp::generator::GeneratorConfig& config, const std::atomic<bool>& 
   // The phone numbering plans are compiled once per process (some ms): here, not in the first
   // sends' latency.
   phone::NumberingPlans::shared().compile_all();
+  kafka::SplitProducer producer(**reply_producer, {topics.replies}, **bulk_producer);
   kafka::StageRunner runner(
-      validating, **producer,
+      validating, producer,
       kafka::RunnerOptions{
           .stage_name = "generator", .dlq_topic = topics.dlq, .max_batch = config.max_batch});
   spdlog::info("generator.started group={} send_topic={} verify_topic={} redis={}:{}",
                config.consumer_group, topics.send_requests, topics.verify_requests,
                config.redis.host, config.redis.port);
   auto outcome = runner.run(**consumer, stop);
-  if (!(*producer)->flush(std::chrono::seconds(10))) spdlog::warn("generator.flush_timeout");
+  if (!producer.flush(std::chrono::seconds(10))) spdlog::warn("generator.flush_timeout");
   if (!outcome) {
     spdlog::error("generator.stopped error=\"{}\"", outcome.error().message);
     return 1;

@@ -69,6 +69,24 @@ TEST(GeneratorConfig, ProducerIsUncompressedUnlessTold) {
   EXPECT_EQ(effective_property(config->producer_settings(), "compression.type"), "zstd");
 }
 
+TEST(GeneratorConfig, EventsAndJobsLingerLongerThanReplies) {
+  std::map<std::string, std::string> env = {{"OTP_KAFKA_BROKERS", "127.0.0.1:9092"},
+                                            {"OTP_HMAC_KEYS", kHmacKeys},
+                                            {"OTP_SEAL_KEYS", kSealKeys}};
+  auto config = load(env);
+  ASSERT_TRUE(config.has_value()) << config.error().message;
+  EXPECT_EQ(effective_property(config->bulk_producer_settings(), "linger.ms"), "10");
+  EXPECT_EQ(effective_property(config->producer_settings(), "linger.ms"), std::nullopt)
+      << "replies keep the shared producer's linger.ms";
+  EXPECT_EQ(effective_property(config->bulk_producer_settings(), "compression.type"), std::nullopt)
+      << "events and jobs keep the shared producer's compression";
+
+  env["OTP_KAFKA_PROPERTIES"] = "linger.ms=1";
+  config = load(env);
+  ASSERT_TRUE(config.has_value()) << config.error().message;
+  EXPECT_EQ(effective_property(config->bulk_producer_settings(), "linger.ms"), "1");
+}
+
 TEST(GeneratorConfig, TenantSettingsFromPostgresNeedTheUrl) {
   std::map<std::string, std::string> env = {{"OTP_KAFKA_BROKERS", "127.0.0.1:9092"},
                                             {"OTP_HMAC_KEYS", kHmacKeys},
