@@ -56,6 +56,7 @@ struct Options {
   std::vector<std::pair<std::string, std::string>> extra_headers;
   std::uint64_t first_number = 0;  ///< offset into the recipient number space
   bool verify = true;
+  std::string trace_path;  ///< --trace: one line per answered send, "due_ms latency_ms status"
 };
 
 [[noreturn]] void usage(const char* why) {
@@ -64,7 +65,7 @@ struct Options {
                "usage: otp-loadgen --port P [--host H] [--rate FLOWS_PER_S] [--duration S]\n"
                "         [--connections N] [--drain S] [--provider-port P]\n"
                "         [--provider-latency-ms MS] [--tenant T] [--header 'Name: value']\n"
-               "         [--first-number N] [--no-verify]\n"
+               "         [--first-number N] [--no-verify] [--trace FILE]\n"
                "environment: OTP_DEV_API_KEY, OTP_DEV_API_SECRET (the intake credentials)\n",
                why);
   std::exit(2);
@@ -98,6 +99,8 @@ Options parse_options(int argc, char** argv) {
       options.tenant = value();
     } else if (name == "--first-number") {
       options.first_number = std::stoull(value());
+    } else if (name == "--trace") {
+      options.trace_path = value();
     } else if (name == "--no-verify") {
       options.verify = false;
     } else if (name == "--header") {
@@ -168,6 +171,8 @@ struct Flow {
   std::string code;
   Clock::time_point provider_received{};
   bool verify_queued = false;
+  float send_latency_ms = -1;  ///< for --trace
+  int send_status = 0;
 };
 
 struct Stats {
@@ -333,6 +338,8 @@ class LoadGenerator {
       }
       ++stats_.send_status[response->status];
       stats_.send_latency.add(now - flow.due);
+      flow.send_latency_ms = std::chrono::duration<float, std::milli>(now - flow.due).count();
+      flow.send_status = response->status;
       if (response->status >= 400 && stats_.sample_errors.size() < 8) {
         stats_.sample_errors.emplace(std::to_string(response->status),
                                      response->body.substr(0, 300));
@@ -431,7 +438,26 @@ class LoadGenerator {
     return request;
   }
 
+  /// --trace: when each answered send was due (ms after the start) and how long it took, so
+  /// that a tail can be told apart as stalls (latencies bunched in time) or steady queueing.
+  void write_trace() const {
+    if (options_.trace_path.empty()) return;
+    std::FILE* out = std::fopen(options_.trace_path.c_str(), "w");
+    if (out == nullptr) {
+      std::fprintf(stderr, "otp-loadgen: cannot write %s\n", options_.trace_path.c_str());
+      return;
+    }
+    for (const auto& flow : flows_) {
+      if (flow.send_latency_ms < 0) continue;
+      std::fprintf(out, "%.3f %.3f %d\n",
+                   std::chrono::duration<double, std::milli>(flow.due - started_).count(),
+                   flow.send_latency_ms, flow.send_status);
+    }
+    std::fclose(out);
+  }
+
   json report() {
+    write_trace();
     const double send_phase_s =
         std::chrono::duration<double>(stats_.last_send_done - started_).count();
     std::uint64_t accepted = 0;

@@ -44,6 +44,12 @@ unset OTP_PG_URL
 "$bin_dir/otpctl" topics ensure >/dev/null
 
 export OTP_REPLY_TIMEOUT_MS=3000
+if [[ $mode == sync && -z ${BENCH_KEEP_REDIS:-} ]]; then
+  # Every sync run starts on an empty Redis (BENCH_KEEP_REDIS=1 keeps it): each send leaves five
+  # keys for a day, and a keyspace grown by earlier runs (10 million keys after twenty) made
+  # Redis's CPU per request swing from 52 to 99 µs while its hash tables were resized.
+  redis-cli -h 127.0.0.1 -p "$OTP_REDIS_PORT" flushall >/dev/null
+fi
 if [[ $mode == sync ]]; then
   "$bin_dir/otp-generator" >"$work/generator.log" 2>&1 &
   pids+=($!)
@@ -69,9 +75,12 @@ curl -fs "http://127.0.0.1:$http_port/readyz" >/dev/null || {
 # BENCH_RATE=N: open loop at N requests/s with otp-loadgen (sends only; each latency counts from
 # the request's due time, so queueing shows) instead of wrk's closed loop.
 rate=${BENCH_RATE:-}
-loadgen() {  # FIRST_NUMBER DURATION_S: one open-loop run, JSON on stdout
+# BENCH_TRACE=FILE: the measured run's per-request trace (otp-loadgen --trace: due ms, latency
+# ms, status), to see whether a tail is stalls bunched in time or steady queueing.
+loadgen() {  # FIRST_NUMBER DURATION_S [TRACE_FILE]: one open-loop run, JSON on stdout
   local extra=()
   [[ $mode == async ]] && extra=(--header "Prefer: respond-async")
+  [[ -n ${3:-} ]] && extra+=(--trace "$3")
   "$bin_dir/otp-loadgen" --port "$http_port" --rate "$rate" --duration "$2" \
     --connections "$connections" --no-verify --drain 10 --tenant "$OTP_DEV_TENANT" \
     --first-number "$1" "${extra[@]}"
@@ -104,6 +113,13 @@ fi
 # the command name in field 2 may contain spaces: the JVM's does not, ours do not).
 cpu_ticks_of() { [[ -n $1 ]] && awk '{print $(NF - 38) + $(NF - 37)}' "/proc/$1/stat" || echo 0; }
 cpu_ticks() { cpu_ticks_of "$intake_pid"; }
+# Context switches of all of a process's threads (voluntary + involuntary): each one is a thread
+# wake-up or a preemption, which on this VM cost more than most of the work a request does.
+switches_of() {
+  [[ -n $1 ]] || { echo 0; return; }
+  cat /proc/"$1"/task/*/status 2>/dev/null |
+    awk '/ctxt_switches/ {n += $2} END {print n + 0}'
+}
 perf_pid=
 if [[ -n ${BENCH_PERF_OUT:-} ]]; then
   # Optional profile of the measured run: BENCH_PERF_OUT=/tmp/intake.perf.data bench/http/run.sh ...
@@ -115,10 +131,14 @@ ticks_before=$(cpu_ticks)
 kafka_before=$(cpu_ticks_of "$kafka_pid")
 generator_before=$(cpu_ticks_of "$generator_pid")
 redis_before=$(cpu_ticks_of "$redis_pid")
+switches_before=()
+for pid in "$intake_pid" "$generator_pid" "$kafka_pid" "$redis_pid"; do
+  switches_before+=("$(switches_of "$pid")")
+done
 # `time` (user + system seconds of wrk itself): the load generator shares the cores too.
 TIMEFORMAT='%U %S'
 if [[ -n $rate ]]; then
-  { time loadgen 0 "${duration%s}" >"$work/loadgen.json"; } 2>"$work/wrk.time"
+  { time loadgen 0 "${duration%s}" "${BENCH_TRACE:-}" >"$work/loadgen.json"; } 2>"$work/wrk.time"
   python3 - "$work/loadgen.json" >"$work/wrk.out" <<'PY'
 import json, sys
 r = json.load(open(sys.argv[1]))
@@ -143,6 +163,10 @@ ticks_after=$(cpu_ticks)
 kafka_after=$(cpu_ticks_of "$kafka_pid")
 generator_after=$(cpu_ticks_of "$generator_pid")
 redis_after=$(cpu_ticks_of "$redis_pid")
+switches_after=()
+for pid in "$intake_pid" "$generator_pid" "$kafka_pid" "$redis_pid"; do
+  switches_after+=("$(switches_of "$pid")")
+done
 if [[ -n $perf_pid ]]; then kill -INT "$perf_pid"; wait "$perf_pid" || true; fi
 # Intake CPU per answered request: moves much less with the shared machine's load than req/s.
 requests=$(awk '/requests in/ {print $1}' "$work/wrk.out")
@@ -159,5 +183,12 @@ awk -v n="$requests" -v who="${rate:+loadgen}" '{ if (n > 0)
 [[ -n $kafka_pid ]] && per_request kafka $((kafka_after - kafka_before))
 [[ -n $generator_pid ]] && per_request generator $((generator_after - generator_before))
 [[ -n $redis_pid ]] && per_request redis $((redis_after - redis_before))
+# Context switches per answered request (threads that ended during the run are not counted).
+names=(intake generator kafka redis)
+for i in 0 1 2 3; do
+  [[ ${switches_before[i]} == 0 ]] && continue
+  awk -v name="${names[i]}" -v n="$requests" -v d=$((switches_after[i] - switches_before[i])) \
+    'BEGIN { if (n > 0) printf "%s switches_per_request=%.2f\n", name, d / n }'
+done
 echo "intake peak_rss=$(awk '/^VmHWM/ {print $2 " " $3}' "/proc/$intake_pid/status")"
 echo "load_after=$(cut -d' ' -f1-3 /proc/loadavg)"
