@@ -6,6 +6,7 @@
 #include <chrono>
 #include <string>
 #include <unordered_set>
+#include <utility>
 #include <vector>
 
 namespace otp::kafka {
