@@ -23,10 +23,15 @@ Result<GeneratorConfig> load(std::map<std::string, std::string> env) {
   });
 }
 
+/// The keys the generator cannot start without.
+std::map<std::string, std::string> required_env() {
+  return {{"OTP_KAFKA_BROKERS", "127.0.0.1:9092"},
+          {"OTP_HMAC_KEYS", kHmacKeys},
+          {"OTP_SEAL_KEYS", kSealKeys}};
+}
+
 TEST(GeneratorConfig, DefaultsWithTheRequiredKeys) {
-  auto config = load({{"OTP_KAFKA_BROKERS", "127.0.0.1:9092"},
-                      {"OTP_HMAC_KEYS", kHmacKeys},
-                      {"OTP_SEAL_KEYS", kSealKeys}});
+  auto config = load(required_env());
   ASSERT_TRUE(config.has_value()) << config.error().message;
   EXPECT_EQ(config->kafka.brokers, "127.0.0.1:9092");
   EXPECT_EQ(config->kafka.client_id, "otp-generator");
@@ -54,9 +59,7 @@ TEST(GeneratorConfig, DefaultsWithTheRequiredKeys) {
 using test::effective_property;
 
 TEST(GeneratorConfig, ProducerIsUncompressedUnlessTold) {
-  std::map<std::string, std::string> env = {{"OTP_KAFKA_BROKERS", "127.0.0.1:9092"},
-                                            {"OTP_HMAC_KEYS", kHmacKeys},
-                                            {"OTP_SEAL_KEYS", kSealKeys}};
+  auto env = required_env();
   auto config = load(env);
   ASSERT_TRUE(config.has_value()) << config.error().message;
   EXPECT_EQ(effective_property(config->producer_settings(), "compression.type"), "none");
@@ -70,9 +73,7 @@ TEST(GeneratorConfig, ProducerIsUncompressedUnlessTold) {
 }
 
 TEST(GeneratorConfig, EventsAndJobsLingerLongerThanReplies) {
-  std::map<std::string, std::string> env = {{"OTP_KAFKA_BROKERS", "127.0.0.1:9092"},
-                                            {"OTP_HMAC_KEYS", kHmacKeys},
-                                            {"OTP_SEAL_KEYS", kSealKeys}};
+  auto env = required_env();
   auto config = load(env);
   ASSERT_TRUE(config.has_value()) << config.error().message;
   EXPECT_EQ(effective_property(config->bulk_producer_settings(), "linger.ms"), "10");
@@ -88,10 +89,8 @@ TEST(GeneratorConfig, EventsAndJobsLingerLongerThanReplies) {
 }
 
 TEST(GeneratorConfig, TenantSettingsFromPostgresNeedTheUrl) {
-  std::map<std::string, std::string> env = {{"OTP_KAFKA_BROKERS", "127.0.0.1:9092"},
-                                            {"OTP_HMAC_KEYS", kHmacKeys},
-                                            {"OTP_SEAL_KEYS", kSealKeys},
-                                            {"OTP_TENANT_SETTINGS", "postgres"}};
+  auto env = required_env();
+  env["OTP_TENANT_SETTINGS"] = "postgres";
   auto missing = load(env);
   ASSERT_FALSE(missing.has_value());
   EXPECT_NE(missing.error().message.find("OTP_PG_URL"), std::string::npos);
