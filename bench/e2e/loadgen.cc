@@ -289,6 +289,7 @@ class LoadGenerator {
 
   json run() {
     started_ = Clock::now() + std::chrono::milliseconds(200);
+    started_wall_ = std::chrono::system_clock::now() + std::chrono::milliseconds(200);
     for (std::uint64_t i = 0; i < total_; ++i) {
       flows_[i].due = started_ + std::chrono::nanoseconds(static_cast<std::int64_t>(
                                      static_cast<double>(i) * 1e9 / options_.rate));
@@ -440,6 +441,8 @@ class LoadGenerator {
 
   /// --trace: when each answered send was due (ms after the start) and how long it took, so
   /// that a tail can be told apart as stalls (latencies bunched in time) or steady queueing.
+  /// A first comment line gives the start on the wall clock (Unix ms), to line the stalls up
+  /// with other processes' logs.
   void write_trace() const {
     if (options_.trace_path.empty()) return;
     std::FILE* out = std::fopen(options_.trace_path.c_str(), "w");
@@ -447,6 +450,10 @@ class LoadGenerator {
       std::fprintf(stderr, "otp-loadgen: cannot write %s\n", options_.trace_path.c_str());
       return;
     }
+    std::fprintf(out, "# started_unix_ms %lld\n",
+                 static_cast<long long>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                            started_wall_.time_since_epoch())
+                                            .count()));
     for (const auto& flow : flows_) {
       if (flow.send_latency_ms < 0) continue;
       std::fprintf(out, "%.3f %.3f %d\n",
@@ -511,6 +518,7 @@ class LoadGenerator {
   std::deque<asio::steady_timer*> idle_verifiers_;
   Stats stats_;
   Clock::time_point started_{};
+  std::chrono::system_clock::time_point started_wall_{};  ///< started_ on the wall clock
   int send_loops_done_ = 0;
   std::uint64_t accepted_ = 0;
   std::uint64_t verifies_done_ = 0;

@@ -127,6 +127,13 @@ if [[ -n ${BENCH_PERF_OUT:-} ]]; then
     -p "$intake_pid" >/dev/null 2>&1 &
   perf_pid=$!
 fi
+sampler_pid=
+if [[ -n ${BENCH_SAMPLE:-} ]]; then
+  # Optional: every process's CPU and run-queue wait per 100 ms of the measured run, for
+  # bench/http/stalls.py --samples (BENCH_SAMPLE=/tmp/samples.txt bench/http/run.sh ...).
+  python3 "$here/sample_cpu.py" "$BENCH_SAMPLE" "$((${duration%s} + 15))" &
+  sampler_pid=$!
+fi
 ticks_before=$(cpu_ticks)
 kafka_before=$(cpu_ticks_of "$kafka_pid")
 generator_before=$(cpu_ticks_of "$generator_pid")
@@ -168,6 +175,7 @@ for pid in "$intake_pid" "$generator_pid" "$kafka_pid" "$redis_pid"; do
   switches_after+=("$(switches_of "$pid")")
 done
 if [[ -n $perf_pid ]]; then kill -INT "$perf_pid"; wait "$perf_pid" || true; fi
+if [[ -n $sampler_pid ]]; then kill "$sampler_pid" 2>/dev/null; wait "$sampler_pid" || true; fi
 # Intake CPU per answered request: moves much less with the shared machine's load than req/s.
 requests=$(awk '/requests in/ {print $1}' "$work/wrk.out")
 awk -v ticks=$((ticks_after - ticks_before)) -v hz="$(getconf CLK_TCK)" -v n="$requests" \
