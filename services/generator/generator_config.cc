@@ -51,6 +51,10 @@ Result<GeneratorConfig> GeneratorConfig::from_env(config::EnvReader::Lookup look
                                           milliseconds(0), milliseconds(50'000));
   const auto verify_max_age = env.millis("OTP_VERIFY_MAX_AGE_MS", milliseconds(15'000),
                                          milliseconds(100), milliseconds(600'000));
+  // Redis holds every verification for its ttl plus this (docs/operations.md, "Redis memory and
+  // AOF"): at a sustained 5,000 sends/s a day of it does not fit in memory.
+  const auto retention =
+      std::chrono::seconds(env.integer("OTP_VERIFICATION_RETENTION_S", 86'400, 60, 604'800));
 
   const bool from_pg = env.choice("OTP_TENANT_SETTINGS", "env", {"env", "postgres"}) == "postgres";
   auto pg_url = from_pg ? env.required_secret("OTP_PG_URL") : env.secret("OTP_PG_URL");
@@ -83,6 +87,7 @@ Result<GeneratorConfig> GeneratorConfig::from_env(config::EnvReader::Lookup look
       .max_attempts = max_attempts,
       .delivery_margin = delivery_margin,
       .verify_max_age = verify_max_age,
+      .retention = retention,
       .tenant_settings_from_pg = from_pg,
       .pg_url = std::move(pg_url),
       .tenant_refresh = tenant_refresh,

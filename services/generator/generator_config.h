@@ -33,7 +33,8 @@ struct GeneratorConfig {
   std::chrono::milliseconds delivery_margin{10'000};
   /// Verify requests older than this are answered `unavailable` without touching Redis.
   std::chrono::milliseconds verify_max_age{15'000};
-  /// How long a verification stays readable after it expired (not configurable yet).
+  /// OTP_VERIFICATION_RETENTION_S: how long a verification stays readable after it expired
+  /// (status look-ups, replayed requests answered from it).
   std::chrono::seconds retention{24 * 3600};
   /// OTP_TENANT_SETTINGS: `postgres` reads each tenant's rules from the `tenants` table at
   /// `pg_url`; `env` (the default, for stacks without a tenants table) accepts every tenant

@@ -270,6 +270,40 @@ TEST_F(GeneratorKafkaTest, RequestCodeLengthAndTtlOverrideTheTenantsThroughKafka
   EXPECT_EQ(created.data["metadata"], request.metadata);
 }
 
+TEST_F(GeneratorKafkaTest, VerificationsStayInRedisForTheConfiguredRetention) {
+  // OTP_VERIFICATION_RETENTION_S reaches Redis: a verification's keys live ttl + retention.
+  env_["OTP_VERIFICATION_RETENTION_S"] = "3600";
+  auto config = GeneratorConfig::from_env([this](const std::string& key) {
+    auto it = env_.find(key);
+    return it == env_.end() ? std::nullopt : std::optional<std::string>(it->second);
+  });
+  ASSERT_TRUE(config.has_value()) << config.error().message;
+  config_.emplace(std::move(*config));
+  std::atomic<bool> stop{false};
+  Result<void> run_outcome;
+  std::thread generator = run_generator({topics_.send_requests}, stop, run_outcome);
+  auto output = reader();
+
+  publish(topics_.send_requests, messages::encode(send_request()), "corr-send");
+  auto sent = collect(*output, [](const Collected& c) { return !c.replies.empty(); });
+  stop = true;
+  generator.join();
+  EXPECT_TRUE(run_outcome.has_value()) << run_outcome.error().message;
+  output->close();
+  ASSERT_EQ(sent.replies.size(), 1U);
+  auto reply = messages::decode_reply(sent.replies[0].value).value();
+  ASSERT_EQ(reply.outcome, Outcome::kPending) << reply.message;
+
+  redis::RedisClient client(config_->redis);
+  auto ttl = client.command({"PTTL", RedisCodeStore::index_key(tenant_, reply.verification_id)});
+  ASSERT_TRUE(ttl.has_value()) << ttl.error().message;
+  ASSERT_NE(ttl->integer(), nullptr);
+  // 600 s of code ttl (the environment's default) + 3600 s, less the seconds the test took;
+  // the default retention (24 h) would be far above.
+  EXPECT_LE(*ttl->integer(), (600 + 3600) * 1000);
+  EXPECT_GT(*ttl->integer(), (600 + 3600 - 60) * 1000);
+}
+
 TEST_F(GeneratorKafkaTest, ProcessAnswersAndExitsCleanlyOnSigterm) {
   std::vector<std::pair<std::string, std::string>> env(env_.begin(), env_.end());
   auto process = test::Subprocess::start({OTP_GENERATOR_BIN}, env,

@@ -50,6 +50,7 @@ TEST(GeneratorConfig, DefaultsWithTheRequiredKeys) {
   EXPECT_EQ(config->max_attempts, 5);
   EXPECT_EQ(config->delivery_margin, 10s);
   EXPECT_EQ(config->verify_max_age, 15s);
+  EXPECT_EQ(config->retention, 24h);
   EXPECT_FALSE(config->tenant_settings_from_pg);
   EXPECT_EQ(config->tenant_refresh, 5s);
   // Every tenant gets the column defaults of schemas/sql/0004.
@@ -119,6 +120,7 @@ TEST(GeneratorConfig, ReadsEveryKey) {
                       {"OTP_MAX_ATTEMPTS", "3"},
                       {"OTP_DELIVERY_MARGIN_MS", "5000"},
                       {"OTP_VERIFY_MAX_AGE_MS", "20000"},
+                      {"OTP_VERIFICATION_RETENTION_S", "3600"},
                       {"OTP_SENDS_PER_DESTINATION", "7"},
                       {"OTP_SEND_WINDOW_S", "60"},
                       {"OTP_FAILURE_LOCK_THRESHOLD", "9"},
@@ -137,6 +139,7 @@ TEST(GeneratorConfig, ReadsEveryKey) {
   EXPECT_EQ(config->max_attempts, 3);
   EXPECT_EQ(config->delivery_margin, 5s);
   EXPECT_EQ(config->verify_max_age, 20s);
+  EXPECT_EQ(config->retention, 1h);
   const auto tenant = config->env_tenant_settings();
   EXPECT_EQ(tenant.code_length, 8);
   EXPECT_EQ(tenant.ttl, 60s);
@@ -154,6 +157,7 @@ TEST(GeneratorConfig, OneErrorListsEveryBadKeyWithoutKeyMaterial) {
                       {"OTP_CODE_LENGTH", "3"},
                       {"OTP_CODE_TTL_S", "59"},
                       {"OTP_MAX_ATTEMPTS", "11"},
+                      {"OTP_VERIFICATION_RETENTION_S", "59"},
                       {"OTP_REDIS_PORT", "x"},
                       {"OTP_LOG_LEVEL", "loud"}});
   ASSERT_FALSE(config.has_value());
@@ -161,7 +165,7 @@ TEST(GeneratorConfig, OneErrorListsEveryBadKeyWithoutKeyMaterial) {
   EXPECT_EQ(config.error().code, Errc::kInvalidInput);
   for (const char* key :
        {"OTP_KAFKA_BROKERS", "OTP_HMAC_KEYS", "OTP_SEAL_KEYS", "OTP_CODE_LENGTH", "OTP_CODE_TTL_S",
-        "OTP_MAX_ATTEMPTS", "OTP_REDIS_PORT", "OTP_LOG_LEVEL"}) {
+        "OTP_MAX_ATTEMPTS", "OTP_VERIFICATION_RETENTION_S", "OTP_REDIS_PORT", "OTP_LOG_LEVEL"}) {
     EXPECT_NE(message.find(key), std::string::npos) << key << " missing from: " << message;
   }
   EXPECT_EQ(message.find(leaked), std::string::npos) << message;
