@@ -50,8 +50,12 @@ if [[ $mode == sync && -z ${BENCH_KEEP_REDIS:-} ]]; then
   # Redis's CPU per request swing from 52 to 99 µs while its hash tables were resized.
   redis-cli -h 127.0.0.1 -p "$OTP_REDIS_PORT" flushall >/dev/null
 fi
+# setsid: each service in a session of its own, as scripts/stack runs them (and compose, one
+# container each). With the kernel's autogroups (sched_autogroup_enabled) a session shares the
+# CPUs fairly with the others, so in the load generator's session the intake and the generator
+# would split one share with it (docs/performance.md, "Each service in its own session").
 if [[ $mode == sync ]]; then
-  "$bin_dir/otp-generator" >"$work/generator.log" 2>&1 &
+  setsid "$bin_dir/otp-generator" >"$work/generator.log" 2>&1 &
   pids+=($!)
   unset BENCH_PREFER
 elif [[ $mode == async ]]; then
@@ -62,7 +66,7 @@ fi
 # BENCH_INTAKE_KAFKA_PROPERTIES: librdkafka properties for the intake only (OTP_KAFKA_PROPERTIES
 # reaches the generator too), e.g. to try producer or consumer settings of the sync path.
 OTP_KAFKA_PROPERTIES=${BENCH_INTAKE_KAFKA_PROPERTIES-${OTP_KAFKA_PROPERTIES:-}} \
-  "$bin_dir/otp-intake" >"$work/intake.log" 2>&1 &
+  setsid "$bin_dir/otp-intake" >"$work/intake.log" 2>&1 &
 pids+=($!)
 
 for _ in $(seq 1 300); do
