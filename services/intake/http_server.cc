@@ -3,6 +3,8 @@
 #include <restinio/all.hpp>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <climits>
 #include <condition_variable>
@@ -12,6 +14,7 @@
 #include <mutex>
 #include <optional>
 #include <shared_mutex>
+#include <string>
 #include <thread>
 #include <vector>
 
@@ -163,13 +166,25 @@ void write_response(const std::shared_ptr<ResponseGate>& gate,
 }  // namespace
 
 // Shared by the HttpServer and every outstanding ResponseCallback: a request handle keeps its
-// connection, whose socket belongs to the io_context, so the io_context (and the RESTinio server)
-// must outlive every handle. Whoever lets go last destroys them, after stop() joined the threads.
+// connection, whose socket belongs to a shard's io_context, so the io_contexts (and the RESTinio
+// servers) must outlive every handle. Whoever lets go last destroys them, after stop() joined the
+// threads.
+//
+// One shard per io thread: its own io_context, RESTinio server and listening socket, all on the
+// same port (SO_REUSEPORT, the kernel spreads new connections over them). A connection lives on
+// one thread from accept to close, so nothing hands work from one io thread to another; with one
+// io_context run by two threads, asio passed most events between the threads, which cost the
+// sync path 1.5 thread switches and 8 CPU-µs per request (docs/performance.md, "One event loop
+// per io thread").
 struct HttpServer::Impl : std::enable_shared_from_this<Impl> {
-  asio::io_context io;
-  std::optional<asio::executor_work_guard<asio::io_context::executor_type>> work;
-  std::unique_ptr<RestinioServer> server;
-  std::vector<std::thread> threads;
+  struct Shard {
+    asio::io_context io{1};  // run by exactly one thread
+    std::optional<asio::executor_work_guard<asio::io_context::executor_type>> work;
+    std::unique_ptr<RestinioServer> server;
+    std::thread thread;
+  };
+
+  std::vector<std::unique_ptr<Shard>> shards;
   // Not Impl itself: RESTinio keeps write notificators in io_context queues, and an Impl owned
   // from there would never be destroyed.
   std::shared_ptr<ResponseGate> gate = std::make_shared<ResponseGate>();
@@ -204,7 +219,83 @@ struct HttpServer::Impl : std::enable_shared_from_this<Impl> {
     }
     return restinio::request_accepted();
   }
+
+  /// Opens `shard`'s listening socket on `port` (0: a free one, recorded in `this->port`) and
+  /// returns once it accepts, or the reason it cannot.
+  std::string open(Shard& shard, const HttpServerSettings& settings, std::uint16_t on_port,
+                   bool reuse_port) {
+    restinio::server_settings_t<IntakeTraits> options;
+    options.address(settings.host)
+        .port(on_port)
+        .max_pipelined_requests(1)
+        .read_next_http_message_timelimit(settings.read_timeout)
+        .write_http_response_timelimit(settings.read_timeout)
+        .handle_request_timeout(settings.handle_timeout)
+        .incoming_http_msg_limits(restinio::incoming_http_msg_limits_t{}
+                                      .max_url_size(8 * 1024)
+                                      .max_field_name_size(256)
+                                      .max_field_value_size(8 * 1024)
+                                      .max_field_count(100)
+                                      .max_body_size(settings.max_body_bytes))
+        .socket_options_setter([](restinio::socket_options_t& socket) {
+          socket.set_option(asio::ip::tcp::no_delay(true));
+        })
+        .acceptor_options_setter([reuse_port](restinio::acceptor_options_t& acceptor) {
+          acceptor.set_option(asio::ip::tcp::acceptor::reuse_address(true));
+          if (reuse_port) {
+            acceptor.set_option(
+                asio::detail::socket_option::boolean<SOL_SOCKET, SO_REUSEPORT>(true));
+          }
+        })
+        .acceptor_post_bind_hook(
+            [this](asio::ip::tcp::acceptor& acceptor) { port = acceptor.local_endpoint().port(); })
+        .request_handler(
+            [this](const restinio::request_handle_t& request) { return on_request(request); });
+    try {
+      shard.server = std::make_unique<RestinioServer>(restinio::external_io_context(shard.io),
+                                                      std::move(options));
+    } catch (const std::exception& e) {
+      return std::string("bad server settings: ") + e.what();
+    }
+    // The thread runs from the start (kept alive by a work guard) so that opening happens on
+    // it, as RESTinio requires for its open/close operations.
+    shard.work.emplace(shard.io.get_executor());
+    shard.thread = std::thread([&shard] { shard.io.run(); });
+    std::promise<std::string> opened;
+    auto opened_future = opened.get_future();
+    shard.server->open_async([&opened]() noexcept { opened.set_value({}); },
+                             [&opened](std::exception_ptr error) noexcept {
+                               try {
+                                 std::rethrow_exception(std::move(error));
+                               } catch (const std::exception& e) {
+                                 opened.set_value(e.what());
+                               }
+                             });
+    return opened_future.get();
+  }
 };
+
+namespace {
+
+/// Whether `host:port` can be bound by a socket without SO_REUSEPORT: the shards share their
+/// port with one another, but must not share it with a process already listening there (a second
+/// intake started on the same port fails as it would without shards). Returns the port to use
+/// (the free one the kernel chose when `port` is 0) or the reason it cannot be bound.
+Result<std::uint16_t> claim_port(const std::string& host, std::uint16_t port) {
+  try {
+    asio::io_context io;
+    asio::ip::tcp::acceptor probe(io);
+    const asio::ip::tcp::endpoint endpoint(asio::ip::make_address(host), port);
+    probe.open(endpoint.protocol());
+    probe.set_option(asio::ip::tcp::acceptor::reuse_address(true));
+    probe.bind(endpoint);
+    return probe.local_endpoint().port();
+  } catch (const std::exception& e) {
+    return fail(Errc::kUnavailable, e.what());
+  }
+}
+
+}  // namespace
 
 HttpServer::HttpServer(std::shared_ptr<Impl> impl) : impl_(std::move(impl)) {}
 
@@ -214,61 +305,32 @@ Result<std::unique_ptr<HttpServer>> HttpServer::start(const HttpServerSettings& 
                                                       Handler handler) {
   auto impl = std::make_shared<Impl>();
   impl->handler = std::move(handler);
-  Impl* raw = impl.get();
-
-  restinio::server_settings_t<IntakeTraits> options;
-  options.address(settings.host)
-      .port(settings.port)
-      .max_pipelined_requests(1)
-      .read_next_http_message_timelimit(settings.read_timeout)
-      .write_http_response_timelimit(settings.read_timeout)
-      .handle_request_timeout(settings.handle_timeout)
-      .incoming_http_msg_limits(restinio::incoming_http_msg_limits_t{}
-                                    .max_url_size(8 * 1024)
-                                    .max_field_name_size(256)
-                                    .max_field_value_size(8 * 1024)
-                                    .max_field_count(100)
-                                    .max_body_size(settings.max_body_bytes))
-      .socket_options_setter([](restinio::socket_options_t& socket) {
-        socket.set_option(asio::ip::tcp::no_delay(true));
-      })
-      .acceptor_post_bind_hook([raw](asio::ip::tcp::acceptor& acceptor) {
-        raw->port = acceptor.local_endpoint().port();
-      })
-      .request_handler(
-          [raw](const restinio::request_handle_t& request) { return raw->on_request(request); });
-
-  try {
-    impl->server = std::make_unique<RestinioServer>(restinio::external_io_context(impl->io),
-                                                    std::move(options));
-  } catch (const std::exception& e) {
-    return fail(Errc::kInvalidInput, std::string("http: bad server settings: ") + e.what());
-  }
-
-  // The pool runs from the start (kept alive by a work guard) so that opening happens on it, as
-  // RESTinio requires for its open/close operations.
-  impl->work.emplace(impl->io.get_executor());
-  for (int i = 0; i < settings.threads; ++i) {
-    impl->threads.emplace_back([raw] { raw->io.run(); });
-  }
-  std::promise<std::string> opened;
-  auto opened_future = opened.get_future();
-  impl->server->open_async([&opened]() noexcept { opened.set_value({}); },
-                           [&opened](std::exception_ptr error) noexcept {
-                             try {
-                               std::rethrow_exception(std::move(error));
-                             } catch (const std::exception& e) {
-                               opened.set_value(e.what());
-                             }
-                           });
-  const std::string open_error = opened_future.get();
-  auto server = std::unique_ptr<HttpServer>(new HttpServer(std::move(impl)));
-  if (!open_error.empty()) {
-    server->stop();
+  const int threads = std::max(settings.threads, 1);
+  const bool reuse_port = threads > 1;
+  auto unavailable = [&settings](const std::string& reason) {
     return fail(Errc::kUnavailable, "http: cannot listen on " + settings.host + ":" +
-                                        std::to_string(settings.port) + ": " + open_error);
+                                        std::to_string(settings.port) + ": " + reason);
+  };
+  std::uint16_t port = settings.port;
+  if (reuse_port) {
+    auto claimed = claim_port(settings.host, settings.port);
+    if (!claimed) return unavailable(claimed.error().message);
+    port = *claimed;
   }
-  server->impl_->accepting = true;
+  auto server = std::unique_ptr<HttpServer>(new HttpServer(impl));
+  for (int i = 0; i < threads; ++i) {
+    impl->shards.push_back(std::make_unique<Impl::Shard>());
+    const auto open_error = impl->open(*impl->shards.back(), settings, port, reuse_port);
+    if (!open_error.empty()) {
+      server->stop();
+      if (open_error.starts_with("bad server settings")) {
+        return fail(Errc::kInvalidInput, "http: " + open_error);
+      }
+      return unavailable(open_error);
+    }
+    port = impl->port.load();
+  }
+  impl->accepting = true;
   return server;
 }
 
@@ -287,18 +349,21 @@ bool HttpServer::wait_idle(std::chrono::milliseconds timeout) const {
 void HttpServer::stop_accepting() {
   if (!impl_->accepting) return;
   impl_->accepting = false;
-  std::promise<void> closed;
-  auto closed_future = closed.get_future();
-  impl_->server->close_async([&closed]() noexcept { closed.set_value(); },
-                             [&closed](std::exception_ptr error) noexcept {
-                               try {
-                                 std::rethrow_exception(std::move(error));
-                               } catch (const std::exception& e) {
-                                 spdlog::warn("http.close_failed reason=\"{}\"", e.what());
-                               }
-                               closed.set_value();
-                             });
-  closed_future.wait();
+  for (auto& shard : impl_->shards) {
+    if (!shard->server) continue;
+    std::promise<void> closed;
+    auto closed_future = closed.get_future();
+    shard->server->close_async([&closed]() noexcept { closed.set_value(); },
+                               [&closed](std::exception_ptr error) noexcept {
+                                 try {
+                                   std::rethrow_exception(std::move(error));
+                                 } catch (const std::exception& e) {
+                                   spdlog::warn("http.close_failed reason=\"{}\"", e.what());
+                                 }
+                                 closed.set_value();
+                               });
+    closed_future.wait();
+  }
 }
 
 void HttpServer::stop() {
@@ -309,10 +374,13 @@ void HttpServer::stop() {
     impl_->gate->open = false;
   }
   impl_->stopped = true;
-  impl_->work.reset();
-  impl_->io.stop();
-  for (auto& thread : impl_->threads) thread.join();
-  impl_->threads.clear();
+  for (auto& shard : impl_->shards) {
+    shard->work.reset();
+    shard->io.stop();
+  }
+  for (auto& shard : impl_->shards) {
+    if (shard->thread.joinable()) shard->thread.join();
+  }
 }
 
 }  // namespace otp::intake

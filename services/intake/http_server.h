@@ -16,7 +16,7 @@ namespace otp::intake {
 struct HttpServerSettings {
   std::string host = "127.0.0.1";
   std::uint16_t port = 8080;  ///< 0 picks a free port; see HttpServer::port()
-  int threads = 2;
+  int threads = 2;  ///< io threads, each with an event loop and a listening socket of its own
   /// Larger bodies are answered 413 from their Content-Length, without reading them.
   std::size_t max_body_bytes = 16 * 1024;
   /// The time a client gets to send one whole request (headers and body), and to read one
@@ -27,9 +27,12 @@ struct HttpServerSettings {
   std::chrono::milliseconds handle_timeout{15'000};
 };
 
-/// The HTTP/1.1 listener: RESTinio (docs/decisions/0004-http-server-restinio.md) on a small pool
-/// of io threads. This is the only file that names RESTinio or asio; everything behind `Handler`
-/// sees plain HttpRequest/HttpResponse values.
+/// The HTTP/1.1 listener: RESTinio (docs/decisions/0004-http-server-restinio.md), one event loop
+/// per io thread. Each loop has its own listening socket on the same port (SO_REUSEPORT; the
+/// kernel spreads new connections over them), and a connection stays on its loop's thread for its
+/// whole life. With more than one thread the port is first bound without SO_REUSEPORT, so a port
+/// another process listens on is still an error. This is the only file that names RESTinio or
+/// asio; everything behind `Handler` sees plain HttpRequest/HttpResponse values.
 ///
 /// A request is handed to `Handler` together with a ResponseCallback that may be called later
 /// from any thread (typically when the generator's reply arrives): no thread waits per request.

@@ -13,9 +13,11 @@
 #include <chrono>
 #include <condition_variable>
 #include <deque>
+#include <memory>
 #include <mutex>
 #include <netinet/in.h>
 #include <optional>
+#include <set>
 #include <string>
 #include <sys/socket.h>
 #include <thread>
@@ -189,6 +191,98 @@ TEST(HttpServer, ACallbackMayOutliveTheServer) {
   client.join();
 }
 
+/// A keep-alive client connection on a raw socket, for tests about connections themselves.
+class RawConnection {
+ public:
+  explicit RawConnection(std::uint16_t port) : fd_(::socket(AF_INET, SOCK_STREAM, 0)) {
+    sockaddr_in address{};
+    address.sin_family = AF_INET;
+    address.sin_port = htons(port);
+    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    connected_ = ::connect(fd_, reinterpret_cast<sockaddr*>(&address), sizeof(address)) == 0;
+  }
+  ~RawConnection() { ::close(fd_); }
+  RawConnection(const RawConnection&) = delete;
+  RawConnection& operator=(const RawConnection&) = delete;
+
+  /// Sends a GET and reads one response whose body is `expected_body`; false on any failure.
+  bool get(const std::string& path, const std::string& expected_body) {
+    if (!connected_) return false;
+    const std::string request = "GET " + path + " HTTP/1.1\r\nHost: test\r\n\r\n";
+    if (::send(fd_, request.data(), request.size(), MSG_NOSIGNAL) !=
+        static_cast<ssize_t>(request.size())) {
+      return false;
+    }
+    std::string received;
+    const std::string end = "\r\n\r\n" + expected_body;
+    char chunk[4096];
+    while (received.find(end) == std::string::npos) {
+      const auto n = ::recv(fd_, chunk, sizeof(chunk), 0);
+      if (n <= 0) return false;
+      received.append(chunk, static_cast<std::size_t>(n));
+    }
+    return received.starts_with("HTTP/1.1 200");
+  }
+
+ private:
+  int fd_;
+  bool connected_ = false;
+};
+
+TEST(HttpServer, EachConnectionStaysOnOneIoThreadAndConnectionsSpreadOverThem) {
+  // Each io thread runs an event loop of its own with its own listening socket on the one port;
+  // the kernel spreads new connections over them, and a connection never moves. (With one
+  // io_context run by both threads, a keep-alive connection's requests ran on either.)
+  constexpr int kConnections = 16;
+  constexpr int kRequests = 40;
+  std::mutex mutex;
+  std::vector<std::set<std::thread::id>> seen(kConnections);
+  auto server =
+      HttpServer::start(test_settings(), [&](HttpRequest request, ResponseCallback respond) {
+        {
+          std::lock_guard lock(mutex);
+          seen.at(std::stoul(request.path.substr(3))).insert(std::this_thread::get_id());
+        }
+        respond(text(200, "ok"));  // on the io thread itself, as a synchronous handler answers
+      });
+  ASSERT_TRUE(server.has_value()) << server.error().message;
+  std::vector<std::unique_ptr<RawConnection>> connections;
+  for (int c = 0; c < kConnections; ++c) {
+    connections.push_back(std::make_unique<RawConnection>((*server)->port()));
+  }
+  for (int r = 0; r < kRequests; ++r) {
+    for (int c = 0; c < kConnections; ++c) {
+      ASSERT_TRUE(connections[c]->get("/c/" + std::to_string(c), "ok")) << c;
+    }
+  }
+  std::lock_guard lock(mutex);
+  std::set<std::thread::id> all;
+  for (int c = 0; c < kConnections; ++c) {
+    EXPECT_EQ(seen[c].size(), 1U) << "connection " << c;
+    all.insert(seen[c].begin(), seen[c].end());
+  }
+  // 16 connections all on one of two listeners: 2^-15.
+  EXPECT_EQ(all.size(), 2U);
+}
+
+TEST(HttpServer, OneIoThreadServesEveryConnection) {
+  std::mutex mutex;
+  std::set<std::thread::id> threads;
+  auto settings = test_settings();
+  settings.threads = 1;
+  auto server = HttpServer::start(settings, [&](HttpRequest, ResponseCallback respond) {
+    {
+      std::lock_guard lock(mutex);
+      threads.insert(std::this_thread::get_id());
+    }
+    respond(text(200, "ok"));
+  });
+  ASSERT_TRUE(server.has_value()) << server.error().message;
+  for (int i = 0; i < 8; ++i) EXPECT_EQ(get((*server)->port(), "/one").status, 200);
+  std::lock_guard lock(mutex);
+  EXPECT_EQ(threads.size(), 1U);
+}
+
 TEST(HttpServer, BusyPortIsAnError) {
   DeferredHandler deferred;
   auto first = HttpServer::start(test_settings(), deferred.handler());
@@ -198,6 +292,24 @@ TEST(HttpServer, BusyPortIsAnError) {
   auto second = HttpServer::start(settings, deferred.handler());
   ASSERT_FALSE(second.has_value());
   EXPECT_EQ(second.error().code, Errc::kUnavailable);
+}
+
+TEST(HttpServer, BusyPortIsAnErrorForEveryThreadCount) {
+  // A listener of another process (here: one without SO_REUSEPORT) keeps the port: the shards
+  // share it with one another only.
+  DeferredHandler deferred;
+  auto settings = test_settings();
+  settings.threads = 1;
+  auto first = HttpServer::start(settings, deferred.handler());
+  ASSERT_TRUE(first.has_value());
+  for (const int threads : {1, 2, 3}) {
+    auto again = test_settings();
+    again.threads = threads;
+    again.port = (*first)->port();
+    auto second = HttpServer::start(again, deferred.handler());
+    ASSERT_FALSE(second.has_value()) << threads << " threads";
+    EXPECT_EQ(second.error().code, Errc::kUnavailable);
+  }
 }
 
 }  // namespace
