@@ -1,5 +1,6 @@
 #pragma once
 
+#include "common/error/error.h"
 #include "common/messages/types.h"
 
 #include <cstdint>
@@ -46,8 +47,18 @@ struct Topics {
 
   static Topics with_prefix(const std::string& prefix);
   [[nodiscard]] const std::string& delivery(Channel channel) const;
-  /// Every topic with its partition count: the single source of truth for topic creation.
+  /// Every topic with its default partition count: the single source of truth for topic
+  /// creation.
   [[nodiscard]] std::vector<TopicSpec> specs() const;
 };
+
+/// `specs` with the partition counts of `overrides` (OTP_TOPIC_PARTITIONS), a comma-separated
+/// list of `name=count` where name is a topic's name without the prefix (`send-requests`,
+/// `events`, `delivery.sms`...) and count is 1 to 1000. Empty: the defaults. kInvalidInput for
+/// an unknown name, a bad count, or `replies`, whose count is the bound of OTP_INTAKE_INSTANCE
+/// and stays fixed. docs/operations.md, "Partitions".
+[[nodiscard]] Result<std::vector<TopicSpec>> with_partitions(std::vector<TopicSpec> specs,
+                                                             const std::string& prefix,
+                                                             const std::string& overrides);
 
 }  // namespace otp::messages

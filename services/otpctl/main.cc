@@ -56,7 +56,9 @@ constexpr char kUsage[] =
     "                              prints the details)\n"
     "environment: OTP_KAFKA_BROKERS (required for topics ensure), OTP_TOPIC_PREFIX (default "
     "otp.),\n"
-    "             OTP_KAFKA_REPLICATION (default 1), OTP_PG_URL (required for migrate,\n"
+    "             OTP_TOPIC_PARTITIONS (name=count,... over the defaults, e.g.\n"
+    "             send-requests=6,verify-requests=6), OTP_KAFKA_REPLICATION (default 1),\n"
+    "             OTP_PG_URL (required for migrate,\n"
     "             retention, erase, tenant and key)\n";
 
 int usage() {
@@ -67,9 +69,14 @@ int usage() {
 int topics(const std::string& verb) {
   otp::config::EnvReader env;
   auto prefix = env.string("OTP_TOPIC_PREFIX", "otp.");
-  auto specs = otp::messages::Topics::with_prefix(prefix).specs();
+  auto specs = otp::messages::with_partitions(otp::messages::Topics::with_prefix(prefix).specs(),
+                                              prefix, env.string("OTP_TOPIC_PARTITIONS", ""));
+  if (!specs) {
+    std::fprintf(stderr, "otpctl: OTP_TOPIC_PARTITIONS: %s\n", specs.error().message.c_str());
+    return 2;
+  }
   if (verb == "list") {
-    for (const auto& spec : specs) {
+    for (const auto& spec : *specs) {
       std::printf("%-32s partitions=%d retention_ms=%lld\n", spec.name.c_str(), spec.partitions,
                   static_cast<long long>(spec.retention_ms));
     }
@@ -83,12 +90,12 @@ int topics(const std::string& verb) {
     std::fprintf(stderr, "otpctl: %s\n", valid.error().message.c_str());
     return 2;
   }
-  auto done = otp::kafka::ensure_topics(settings, specs, replication, std::chrono::seconds(30));
+  auto done = otp::kafka::ensure_topics(settings, *specs, replication, std::chrono::seconds(30));
   if (!done) {
     std::fprintf(stderr, "otpctl: %s\n", done.error().message.c_str());
     return 1;
   }
-  std::printf("topics ensured: %zu with prefix %s\n", specs.size(), prefix.c_str());
+  std::printf("topics ensured: %zu with prefix %s\n", specs->size(), prefix.c_str());
   return 0;
 }
 

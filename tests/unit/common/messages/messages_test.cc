@@ -623,5 +623,40 @@ TEST(Topics, PrefixNamesEveryTopicAndEachHasPartitions) {
   }
 }
 
+int partitions_of(const std::vector<TopicSpec>& specs, const std::string& name) {
+  for (const auto& spec : specs) {
+    if (spec.name == name) return spec.partitions;
+  }
+  return -1;
+}
+
+TEST(Topics, PartitionCountsCanBeSetPerTopicButNotForReplies) {
+  const auto defaults = Topics::with_prefix("x.").specs();
+  // The defaults: two request and event partitions (ADR 0016), one reply partition per intake.
+  EXPECT_EQ(partitions_of(defaults, "x.send-requests"), 2);
+  EXPECT_EQ(partitions_of(defaults, "x.verify-requests"), 2);
+  EXPECT_EQ(partitions_of(defaults, "x.events"), 2);
+  EXPECT_EQ(partitions_of(defaults, "x.replies"), 8);
+
+  auto none = with_partitions(defaults, "x.", "");
+  ASSERT_TRUE(none.has_value());
+  EXPECT_EQ(partitions_of(*none, "x.send-requests"), 2);
+
+  auto set = with_partitions(defaults, "x.", "send-requests=6,delivery.sms=12,events=1");
+  ASSERT_TRUE(set.has_value()) << set.error().message;
+  EXPECT_EQ(partitions_of(*set, "x.send-requests"), 6);
+  EXPECT_EQ(partitions_of(*set, "x.delivery.sms"), 12);
+  EXPECT_EQ(partitions_of(*set, "x.events"), 1);
+  EXPECT_EQ(partitions_of(*set, "x.verify-requests"), 2);  // untouched
+  EXPECT_EQ(set->size(), defaults.size());
+
+  for (const char* bad : {"replies=2", "nope=2", "events", "events=", "events=0", "events=1001",
+                          "events=2x", "=2", "events=-1", "events=2,,", "x.events=2"}) {
+    auto refused = with_partitions(defaults, "x.", bad);
+    ASSERT_FALSE(refused.has_value()) << bad;
+    EXPECT_EQ(refused.error().code, Errc::kInvalidInput) << bad;
+  }
+}
+
 }  // namespace
 }  // namespace otp::messages
