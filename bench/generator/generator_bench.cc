@@ -14,7 +14,8 @@
 //     --redis-port 38079 [--pg-url URL] [--requests 10000] [--rate 1000] [--latency-requests 3000]
 //     [--instances 1]
 // (one command line). `--instances N` starts N generator processes in one consumer group (the
-// request topics have 6 partitions): the documented way to scale the generator out.
+// request topics have 2 partitions by default, ADR 0016; more processes than partitions idle):
+// the documented way to scale the generator out.
 
 #include "common/crypto/key_ring.h"
 #include "common/crypto/sealer.h"

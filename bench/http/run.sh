@@ -28,6 +28,8 @@ pids=()
 cleanup() {
   for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
   for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
+  # BENCH_LOG_DIR=DIR keeps the services' logs of the run there.
+  if [[ -n ${BENCH_LOG_DIR:-} ]]; then mkdir -p "$BENCH_LOG_DIR" && cp "$work"/*.log "$BENCH_LOG_DIR"/; fi
   rm -rf "$work"
 }
 trap cleanup EXIT
