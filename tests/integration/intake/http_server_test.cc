@@ -265,6 +265,18 @@ TEST(HttpServer, EachConnectionStaysOnOneIoThreadAndConnectionsSpreadOverThem) {
   EXPECT_EQ(all.size(), 2U);
 }
 
+TEST(HttpServer, LocalhostIsAHostForEveryThreadCount) {
+  for (const int threads : {1, 2}) {
+    auto settings = test_settings();
+    settings.host = "localhost";
+    settings.threads = threads;
+    auto server = HttpServer::start(
+        settings, [](HttpRequest, ResponseCallback respond) { respond(text(200, "ok")); });
+    ASSERT_TRUE(server.has_value()) << threads << " threads: " << server.error().message;
+    EXPECT_EQ(get((*server)->port(), "/local").status, 200) << threads << " threads";
+  }
+}
+
 TEST(HttpServer, OneIoThreadServesEveryConnection) {
   std::mutex mutex;
   std::set<std::thread::id> threads;
