@@ -35,7 +35,7 @@ const std::string& Topics::delivery(Channel channel) const {
 std::vector<TopicSpec> Topics::specs() const {
   // Partition counts bound the consumers per group, and each costs CPU on every request: at
   // 5,000 sync sends/s the stack spent about 300 CPU-µs per request with six request and event
-  // partitions, 260 with two (docs/decisions/0016-partition-counts.md). Two lets two generators
+  // partitions, 232-268 with two (docs/decisions/0016-partition-counts.md). Two lets two generators
   // and two audit writers share the work (what the throughput targets need); more are one
   // OTP_TOPIC_PARTITIONS away. Delivery topics hold sealed codes: keep them one day at most.
   constexpr std::int64_t kOneDayMs = 24LL * 3600 * 1000;
@@ -83,7 +83,8 @@ Result<std::vector<TopicSpec>> with_partitions(std::vector<TopicSpec> specs,
       return candidate.name == prefix + std::string(name);
     });
     if (spec == specs.end()) {
-      return fail(Errc::kInvalidInput, "partitions: no topic named '" + std::string(name) + "'");
+      return fail(Errc::kInvalidInput, "partitions: no topic named '" + std::string(name) +
+                                           "' (names go without the prefix '" + prefix + "')");
     }
     spec->partitions = count;
   }
