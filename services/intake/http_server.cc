@@ -219,10 +219,11 @@ struct HttpServer::Impl : std::enable_shared_from_this<Impl> {
     return restinio::request_accepted();
   }
 
-  /// Opens `shard`'s listening socket on `port` (0: a free one, recorded in `this->port`) and
-  /// returns once it accepts, or the reason it cannot.
-  std::string open(Shard& shard, const HttpServerSettings& settings, std::uint16_t on_port,
-                   bool reuse_port) {
+  /// Opens `shard`'s listening socket on `on_port` (0: a free one, recorded in `port`) and
+  /// returns once it accepts: kInvalidInput for settings RESTinio refuses, kUnavailable when the
+  /// address cannot be listened on.
+  Result<void> open(Shard& shard, const HttpServerSettings& settings, std::uint16_t on_port,
+                    bool reuse_port) {
     restinio::server_settings_t<IntakeTraits> options;
     options.address(settings.host)
         .port(on_port)
@@ -254,7 +255,7 @@ struct HttpServer::Impl : std::enable_shared_from_this<Impl> {
       shard.server = std::make_unique<RestinioServer>(restinio::external_io_context(shard.io),
                                                       std::move(options));
     } catch (const std::exception& e) {
-      return std::string("bad server settings: ") + e.what();
+      return fail(Errc::kInvalidInput, std::string("http: bad server settings: ") + e.what());
     }
     // The thread runs from the start (kept alive by a work guard) so that opening happens on
     // it, as RESTinio requires for its open/close operations.
@@ -270,7 +271,12 @@ struct HttpServer::Impl : std::enable_shared_from_this<Impl> {
                                  opened.set_value(e.what());
                                }
                              });
-    return opened_future.get();
+    const std::string open_error = opened_future.get();
+    if (!open_error.empty()) {
+      return fail(Errc::kUnavailable, "http: cannot listen on " + settings.host + ":" +
+                                          std::to_string(on_port) + ": " + open_error);
+    }
+    return {};
   }
 };
 
@@ -294,7 +300,8 @@ Result<std::uint16_t> claim_port(const std::string& host, std::uint16_t port) {
     probe.bind(endpoint);
     return probe.local_endpoint().port();
   } catch (const std::exception& e) {
-    return fail(Errc::kUnavailable, e.what());
+    return fail(Errc::kUnavailable,
+                "http: cannot listen on " + host + ":" + std::to_string(port) + ": " + e.what());
   }
 }
 
@@ -310,26 +317,18 @@ Result<std::unique_ptr<HttpServer>> HttpServer::start(const HttpServerSettings& 
   impl->handler = std::move(handler);
   const int threads = std::max(settings.threads, 1);
   const bool reuse_port = threads > 1;
-  auto unavailable = [&settings](const std::string& reason) {
-    return fail(Errc::kUnavailable, "http: cannot listen on " + settings.host + ":" +
-                                        std::to_string(settings.port) + ": " + reason);
-  };
   std::uint16_t port = settings.port;
   if (reuse_port) {
     auto claimed = claim_port(settings.host, settings.port);
-    if (!claimed) return unavailable(claimed.error().message);
+    if (!claimed) return tl::unexpected(claimed.error());
     port = *claimed;
   }
   auto server = std::unique_ptr<HttpServer>(new HttpServer(impl));
   for (int i = 0; i < threads; ++i) {
     impl->shards.push_back(std::make_unique<Impl::Shard>());
-    const auto open_error = impl->open(*impl->shards.back(), settings, port, reuse_port);
-    if (!open_error.empty()) {
+    if (auto opened = impl->open(*impl->shards.back(), settings, port, reuse_port); !opened) {
       server->stop();
-      if (open_error.starts_with("bad server settings")) {
-        return fail(Errc::kInvalidInput, "http: " + open_error);
-      }
-      return unavailable(open_error);
+      return tl::unexpected(opened.error());
     }
     port = impl->port.load();
   }
