@@ -49,12 +49,7 @@ class GeneratorKafkaTest : public ::testing::Test {
             {"OTP_REDIS_HOST", *redis_host}, {"OTP_REDIS_PORT", *redis_port},
             {"OTP_HMAC_KEYS", kHmacKeys},    {"OTP_SEAL_KEYS", kSealKeys},
             {"OTP_LOG_LEVEL", "info"},       {"OTP_CONSUMER_GROUP", unique_name("it-gen-group")}};
-    auto config = GeneratorConfig::from_env([this](const std::string& key) {
-      auto it = env_.find(key);
-      return it == env_.end() ? std::nullopt : std::optional<std::string>(it->second);
-    });
-    ASSERT_TRUE(config.has_value()) << config.error().message;
-    config_.emplace(std::move(*config));
+    ASSERT_NO_FATAL_FAILURE(load_config());
     topics_ = messages::Topics::with_prefix(prefix_);
     settings_ = kafka::KafkaSettings{.brokers = *brokers, .client_id = "it-gen", .properties = {}};
     auto ensured = kafka::ensure_topics(settings_, topics_.specs(), 1, 30s);
@@ -63,6 +58,16 @@ class GeneratorKafkaTest : public ::testing::Test {
     ASSERT_TRUE(producer.has_value()) << producer.error().message;
     producer_ = std::move(*producer);
     tenant_ = unique_name("tenant");
+  }
+
+  /// (Re)reads config_ from env_, as the process would from its environment.
+  void load_config() {
+    auto config = GeneratorConfig::from_env([this](const std::string& key) {
+      auto it = env_.find(key);
+      return it == env_.end() ? std::nullopt : std::optional<std::string>(it->second);
+    });
+    ASSERT_TRUE(config.has_value()) << config.error().message;
+    config_.emplace(std::move(*config));
   }
 
   void publish(const std::string& topic, std::string value, const std::string& correlation_id,
@@ -273,12 +278,7 @@ TEST_F(GeneratorKafkaTest, RequestCodeLengthAndTtlOverrideTheTenantsThroughKafka
 TEST_F(GeneratorKafkaTest, VerificationsStayInRedisForTheConfiguredRetention) {
   // OTP_VERIFICATION_RETENTION_S reaches Redis: a verification's keys live ttl + retention.
   env_["OTP_VERIFICATION_RETENTION_S"] = "3600";
-  auto config = GeneratorConfig::from_env([this](const std::string& key) {
-    auto it = env_.find(key);
-    return it == env_.end() ? std::nullopt : std::optional<std::string>(it->second);
-  });
-  ASSERT_TRUE(config.has_value()) << config.error().message;
-  config_.emplace(std::move(*config));
+  ASSERT_NO_FATAL_FAILURE(load_config());
   std::atomic<bool> stop{false};
   Result<void> run_outcome;
   std::thread generator = run_generator({topics_.send_requests}, stop, run_outcome);
